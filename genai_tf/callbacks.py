@@ -1,0 +1,144 @@
+"""Training callbacks: TensorBoard run folders, a seeded image grid per epoch, a NaN guard.
+
+One ``SampleGrid`` serves every model: it logs ``model.generate(n, seed)`` (the same latents
+every epoch, so the grid shows learning, not sampling noise) and, when given fixed images,
+their reconstructions ``model(images)``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+RUNS_ENV = "GENAI_TF_RUNS_DIR"
+
+
+def runs_root() -> Path:
+    """Where TensorBoard runs go: ``$GENAI_TF_RUNS_DIR``, else ``runs/`` at the project root.
+
+    A notebook's kernel starts in ``notebooks/``; its runs go to the project's ``runs/`` so
+    that ``tensorboard --logdir runs`` from the project root sees every notebook.
+    """
+    if os.environ.get(RUNS_ENV):
+        return Path(os.environ[RUNS_ENV])
+    cwd = Path.cwd()
+    if cwd.name == "notebooks" and (cwd.parent / "pyproject.toml").exists():
+        return cwd.parent / "runs"
+    return cwd / "runs"
+
+
+def run_directory(notebook: str, run_name: str | None = None, root: str | os.PathLike | None = None) -> Path:
+    """A new folder ``<root>/<notebook>/<run_name or timestamp>`` for one training run."""
+    stamp = run_name or datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    path = Path(root) if root is not None else runs_root()
+    path = path / notebook / stamp
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def tile_images(images, columns=None) -> np.ndarray:
+    """Tile ``(n, H, W, C)`` images into one ``(rows*H, columns*W, C)`` image, row by row."""
+    images = np.asarray(images)
+    count, height, width, channels = images.shape
+    columns = columns or int(math.ceil(math.sqrt(count)))
+    rows = int(math.ceil(count / columns))
+    canvas = np.zeros((rows * height, columns * width, channels), dtype=images.dtype)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        canvas[row * height:(row + 1) * height, column * width:(column + 1) * width] = image
+    return canvas
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Log a seeded grid of samples (and reconstructions of fixed images) every ``every`` epochs.
+
+    Args:
+        log_dir: the run folder (TensorBoard reads ``log_dir/images``).
+        num_samples: samples in the grid; drawn with ``model.generate(num_samples, seed)``
+            when the model has ``generate``.
+        images: optional fixed real images ``(n, H, W, C)``; their reconstructions
+            ``model(images)`` are logged next to them.
+        seed: the latents' seed, the same every epoch.
+        generate_kwargs: extra arguments for ``generate`` (e.g. ``labels`` for conditional models).
+    """
+
+    def __init__(self, log_dir, num_samples=64, images=None, seed=0, every=1, generate_kwargs=None):
+        super().__init__()
+        self.log_dir = str(log_dir)
+        self.num_samples = num_samples
+        self.images = None if images is None else np.asarray(images, dtype="float32")
+        self.seed = seed
+        self.every = every
+        self.generate_kwargs = dict(generate_kwargs or {})
+        self._writer = None
+
+    def _grid(self, images):
+        return tile_images(np.clip(np.asarray(images, dtype="float32"), 0.0, 1.0))[None]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch % self.every:
+            return
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "images"))
+        with self._writer.as_default(step=epoch):
+            if hasattr(self.model, "generate") and self.num_samples:
+                samples = self.model.generate(self.num_samples, seed=self.seed, **self.generate_kwargs)
+                tf.summary.image("samples", self._grid(samples))
+            if self.images is not None:
+                reconstructions = keras.ops.convert_to_numpy(self.model(self.images, training=False))
+                pairs = np.concatenate([self.images, reconstructions], axis=2)  # side by side
+                tf.summary.image("reconstructions (left: input, right: output)", self._grid(pairs))
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stop training with a clear error the moment a logged loss becomes NaN or infinite."""
+
+    def __init__(self, keys=("loss",)):
+        super().__init__()
+        self.keys = keys
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key in self.keys:
+            value = (logs or {}).get(key)
+            if value is not None and not np.isfinite(float(value)):
+                self.model.stop_training = True
+                raise FloatingPointError(
+                    f"'{key}' became {float(value)} at epoch {self._epoch + 1}, batch {batch + 1}. "
+                    f"Training stopped; weights from before this batch are not kept. Usual fixes: "
+                    f"a lower learning rate, inputs scaled to [0, 1], or a loss written on logits."
+                )
+
+
+def training_callbacks(notebook, model_name, sample_images=None, num_samples=64, seed=0,
+                       root=None, generate_kwargs=None):
+    """The course's standard callbacks for ``fit()``, and the run folder they write to.
+
+    Returns ``(callbacks, log_dir)``: TensorBoard scalars (every loss term, train and
+    validation), a seeded ``SampleGrid`` and a ``NaNGuard``, all under
+    ``runs/<notebook>/<timestamp>-<model_name>``.
+    """
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    log_dir = run_directory(notebook, f"{stamp}-{model_name}", root=root)
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=str(log_dir)),
+        SampleGrid(log_dir, num_samples=num_samples, images=sample_images, seed=seed,
+                   generate_kwargs=generate_kwargs),
+        NaNGuard(),
+    ]
+    return callbacks, log_dir

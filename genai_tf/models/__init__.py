@@ -1,0 +1,51 @@
+"""Model families, one file each: ``autoencoder``, ``vae``.
+
+``RECIPES`` maps each family name used by the CLI and the benchmarks to how it is built
+and trained by default, so the command line, benchmarks and notebooks agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How one family is built and trained by default."""
+
+    build: Callable[..., keras.Model]  # (image_shape, latent_dim, seed) -> compiled model
+    latent_dim: int  # default latent size
+    binarize: str | None  # how the data loader should binarize images for this family
+    description: str
+
+
+def _autoencoder(image_shape, latent_dim, seed):
+    from genai_tf.models.autoencoder import build_conv_autoencoder
+
+    model = build_conv_autoencoder(image_shape, latent_dim=latent_dim, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+def _vae(image_shape, latent_dim, seed):
+    from genai_tf.models.vae import build_conv_vae
+
+    model = build_conv_vae(image_shape, latent_dim=latent_dim, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+RECIPES: dict[str, Recipe] = {
+    "autoencoder": Recipe(_autoencoder, 16, None, "convolutional autoencoder, squared error"),
+    "vae": Recipe(_vae, 32, "dynamic", "convolutional VAE, Bernoulli decoder, dynamically binarized data"),
+}
+
+
+def recipe(family: str) -> Recipe:
+    """The recipe for ``family``, or a ValueError listing the known ones."""
+    if family not in RECIPES:
+        raise ValueError(f"Unknown model family {family!r}; choose one of {sorted(RECIPES)}.")
+    return RECIPES[family]

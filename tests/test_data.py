@@ -1,0 +1,247 @@
+"""Tests of genai_tf.data: splits, shapes, binarization, the .npz and tfds paths, offline errors."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import genai_tf.data as data
+
+REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+
+
+def row_hashes(images):
+    return {image.tobytes() for image in images}
+
+
+def first_batch_images(dataset):
+    return next(iter(dataset))[0].numpy()
+
+
+@pytest.fixture
+def no_data_dir(tmp_path, monkeypatch):
+    """GENAI_TF_DATA_DIR points at an empty folder, so no .npz is found."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(empty))
+    return empty
+
+
+def write_npz(path, n_train, n_test, image_shape, label_shape=()):
+    rng = np.random.default_rng(1)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (n_train, *image_shape), dtype=np.uint8),
+        y_train=rng.integers(0, 10, (n_train, *label_shape), dtype=np.uint8),
+        x_test=rng.integers(0, 256, (n_test, *image_shape), dtype=np.uint8),
+        y_test=rng.integers(0, 10, (n_test, *label_shape), dtype=np.uint8),
+    )
+
+
+# --- digits -------------------------------------------------------------------------------
+
+
+def test_digits_shapes_dtypes_and_range():
+    loaded = data.load_dataset("digits", batch_size=64)
+    assert loaded.image_shape == (28, 28, 1)
+    assert loaded.num_classes == 10
+    images, labels = next(iter(loaded.train))
+    assert images.shape == (64, 28, 28, 1) and images.dtype == tf.float32
+    assert labels.shape == (64,) and labels.dtype == tf.int32
+    for split in data.SPLITS:
+        x, y = loaded.images(split), loaded.labels(split)
+        assert x.dtype == np.float32 and y.dtype == np.int32
+        assert x.shape[1:] == (28, 28, 1) and len(x) == len(y)
+        assert 0.0 <= x.min() and x.max() <= 1.0
+    assert loaded.validation.element_spec == loaded.train.element_spec
+    assert loaded.test.element_spec == loaded.train.element_spec
+
+
+def test_digits_splits_partition_the_1797_images():
+    loaded = data.load_dataset("digits", image_size=None)
+    sizes = {split: len(loaded.images(split)) for split in data.SPLITS}
+    assert sizes == {"train": 1374, "validation": 153, "test": 270}
+    hashes = [row_hashes(loaded.images(split)) for split in data.SPLITS]
+    assert sum(len(h) for h in hashes) == 1797
+    assert len(set().union(*hashes)) == 1797  # disjoint
+
+
+def test_digits_native_size_and_values():
+    loaded = data.load_dataset("digits", image_size=None)
+    assert loaded.image_shape == (8, 8, 1)
+    levels = np.unique(loaded.images("train") * 16)
+    np.testing.assert_allclose(levels, np.round(levels))  # 0..16 divided by 16
+
+
+def test_digits_seeded_splits():
+    first = data.load_dataset("digits", image_size=None, seed=3)
+    again = data.load_dataset("digits", image_size=None, seed=3)
+    other = data.load_dataset("digits", image_size=None, seed=4)
+    for split in data.SPLITS:
+        np.testing.assert_array_equal(first.images(split), again.images(split))
+        np.testing.assert_array_equal(first.labels(split), again.labels(split))
+    assert row_hashes(first.images("test")) != row_hashes(other.images("test"))
+
+
+def test_train_reshuffles_each_epoch_but_validation_keeps_its_order():
+    loaded = data.load_dataset("digits", image_size=None, batch_size=32)
+    assert not np.array_equal(first_batch_images(loaded.train), first_batch_images(loaded.train))
+    np.testing.assert_array_equal(first_batch_images(loaded.validation),
+                                  loaded.images("validation")[:32])
+    count = sum(int(y.shape[0]) for _, y in loaded.train)
+    assert count == 1374  # the partial last batch is kept
+
+
+def test_limit():
+    loaded = data.load_dataset("digits", limit=100, batch_size=64)
+    assert len(loaded.images("train")) == 100
+    assert len(loaded.images("validation")) == 100
+    assert len(loaded.images("test")) == 100
+    assert [int(y.shape[0]) for _, y in loaded.train] == [64, 36]
+    small = data.load_dataset("digits", limit=10)
+    full = data.load_dataset("digits", image_size=28)
+    assert row_hashes(small.images("train")) <= row_hashes(full.images("train"))
+
+
+# --- binarization -------------------------------------------------------------------------
+
+
+def test_binarize_images_is_seeded_bernoulli():
+    grey = np.full((200, 8, 8, 1), 0.3, np.float32)
+    drawn = data.binarize_images(grey, seed=0)
+    assert drawn.dtype == np.float32 and drawn.shape == grey.shape
+    assert set(np.unique(drawn)) <= {0.0, 1.0}
+    assert abs(drawn.mean() - 0.3) < 0.02
+    np.testing.assert_array_equal(drawn, data.binarize_images(grey, seed=0))
+    assert not np.array_equal(drawn, data.binarize_images(grey, seed=1))
+
+
+def test_static_binarization():
+    loaded = data.load_dataset("digits", binarize="static", batch_size=256)
+    for dataset in (loaded.train, loaded.validation, loaded.test):
+        assert set(np.unique(first_batch_images(dataset))) <= {0.0, 1.0}
+    assert len(np.unique(loaded.images("train"))) > 2  # arrays keep the grey levels
+    np.testing.assert_array_equal(first_batch_images(loaded.test),
+                                  first_batch_images(loaded.test))
+
+
+def test_dynamic_binarization_changes_each_epoch_and_is_reproducible():
+    loaded = data.load_dataset("digits", binarize="dynamic", shuffle_buffer=1)
+    epoch_1 = first_batch_images(loaded.train)
+    epoch_2 = first_batch_images(loaded.train)
+    assert set(np.unique(epoch_1)) <= {0.0, 1.0}
+    assert not np.array_equal(epoch_1, epoch_2)  # same images (buffer 1), new pixels
+    fresh = data.load_dataset("digits", binarize="dynamic", shuffle_buffer=1)
+    np.testing.assert_array_equal(epoch_1, first_batch_images(fresh.train))
+    np.testing.assert_array_equal(first_batch_images(loaded.validation),
+                                  first_batch_images(loaded.validation))
+
+
+# --- local .npz -----------------------------------------------------------------------------
+
+
+def test_npz_mnist_layout(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: pytest.fail("network"))
+    write_npz(tmp_path / "mnist.npz", 200, 50, (28, 28))
+    loaded = data.load_dataset("mnist", data_dir=str(tmp_path), batch_size=32)
+    assert loaded.image_shape == (28, 28, 1)
+    assert [len(loaded.images(s)) for s in data.SPLITS] == [180, 20, 50]
+    images, labels = next(iter(loaded.train))
+    assert images.shape == (32, 28, 28, 1) and labels.dtype == tf.int32
+    raw = np.load(tmp_path / "mnist.npz")
+    np.testing.assert_allclose(loaded.images("test")[..., 0], raw["x_test"] / 255.0, atol=1e-6)
+
+
+def test_npz_cifar_layout_from_env(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: pytest.fail("network"))
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    write_npz(tmp_path / "cifar10.npz", 60, 20, (32, 32, 3), label_shape=(1,))
+    loaded = data.load_dataset("cifar10", image_size=16)
+    assert loaded.image_shape == (16, 16, 3)
+    assert loaded.labels("train").shape == (54,)
+    assert data.available_offline("cifar10") == (True, str(tmp_path / "cifar10.npz"))
+
+
+def test_malformed_npz(tmp_path):
+    np.savez(tmp_path / "mnist.npz", x_train=np.zeros((4, 28, 28), np.uint8))
+    with pytest.raises(data.DatasetUnavailableError, match="y_train") as error:
+        data.load_dataset("mnist", data_dir=str(tmp_path))
+    assert "mnist.npz" in str(error.value)
+
+
+# --- tensorflow-datasets and offline behaviour -------------------------------------------
+
+
+def test_tfds_path_with_mock_data(no_data_dir, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: True)
+    with tfds.testing.mock_data(num_examples=40):
+        loaded = data.load_dataset("mnist", image_size=None, batch_size=16)
+    assert loaded.image_shape == (28, 28, 1)
+    assert [len(loaded.images(s)) for s in data.SPLITS] == [36, 4, 40]
+    images, labels = next(iter(loaded.train))
+    assert images.shape == (16, 28, 28, 1) and labels.dtype == tf.int32
+
+
+def test_offline_raises_quickly_with_both_fixes(no_data_dir, monkeypatch):
+    monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
+    monkeypatch.setattr(data, "_prepared", lambda builder: False)  # ignore any tfds cache
+    start = time.monotonic()
+    with pytest.raises(data.DatasetUnavailableError) as error:
+        data.load_dataset("mnist")
+    assert time.monotonic() - start < 5
+    message = str(error.value)
+    for needed in ("'mnist'", "digits", "GENAI_TF_DATA_DIR", str(no_data_dir / "mnist.npz")):
+        assert needed in message
+    assert data.available_offline("mnist")[0] is False
+    assert data.available_offline("digits") == (True, "bundled with scikit-learn")
+
+
+def test_real_network_probe_returns_quickly():
+    start = time.monotonic()
+    assert isinstance(data.network_available(timeout=3.0), bool)
+    assert time.monotonic() - start <= 5
+
+
+# --- argument checking --------------------------------------------------------------------
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="digits") as error:
+        data.load_dataset("mnsit")
+    assert "'mnist'" in str(error.value)  # close-match suggestion
+
+
+@pytest.mark.parametrize(
+    "argument, value",
+    [
+        ("image_size", 0), ("image_size", 2.5), ("image_size", True),
+        ("batch_size", 0), ("limit", 0), ("binarize", "threshold"),
+        ("validation_fraction", 0.0), ("validation_fraction", 1.0), ("shuffle_buffer", 0),
+    ],
+)
+def test_bad_arguments(argument, value):
+    with pytest.raises(ValueError, match=argument):
+        data.load_dataset("digits", **{argument: value})
+
+
+def test_unknown_split():
+    loaded = data.load_dataset("digits", limit=10)
+    with pytest.raises(ValueError, match="split"):
+        loaded.images("valid")
+
+
+# --- real MNIST (only where ../shared/data/mnist.npz exists) --------------------------------
+
+
+def test_real_mnist():
+    if not REAL_MNIST.exists():
+        pytest.skip(f"{REAL_MNIST} is absent")
+    loaded = data.load_dataset("mnist", data_dir=str(REAL_MNIST.parent), limit=1000)
+    assert loaded.image_shape == (28, 28, 1)
+    assert [len(loaded.images(s)) for s in data.SPLITS] == [1000, 1000, 1000]
+    assert abs(float(loaded.images("train").mean()) - 0.1307) < 0.01
+    assert set(np.unique(loaded.labels("test"))) == set(range(10))
