@@ -1,4 +1,4 @@
-"""The ``genai-tf`` command: ``doctor``, ``train`` and ``sample``.
+"""The ``genai-tf`` command: ``doctor``, ``train``, ``sample`` and ``student``.
 
 For instructors pre-training checkpoints before a class, for a room's set-up check, and for
 the benchmarks::
@@ -6,6 +6,7 @@ the benchmarks::
     genai-tf doctor
     genai-tf train vae --dataset mnist --epochs 30 --output checkpoints/vae
     genai-tf sample checkpoints/vae --num 64 --output samples.npy
+    genai-tf student notebooks/*.ipynb --output student/
 """
 
 from __future__ import annotations
@@ -116,6 +117,18 @@ def sample(args) -> int:
     return 0
 
 
+def student(args) -> int:
+    """Write student copies of notebooks, with every ``solution`` cell replaced by a stub."""
+    from genai_tf.student import make_student_version
+
+    output = Path(args.output)
+    for notebook in args.notebooks:
+        target = output / Path(notebook).name
+        count = make_student_version(notebook, target)
+        print(f"{target}: {count} solution cells replaced by stubs")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from genai_tf.models import RECIPES
 
@@ -139,12 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("--num", type=int, default=64)
     sampler.add_argument("--output", required=True, help="FILE.npy, float32 (N, H, W, C) in [0, 1]")
     sampler.add_argument("--seed", type=int, default=0)
+
+    students = commands.add_parser("student", help="write notebooks with the solutions removed")
+    students.add_argument("notebooks", nargs="+", help="notebooks/NN_topic.ipynb ...")
+    students.add_argument("--output", required=True, help="folder for the student copies")
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"doctor": doctor, "train": train, "sample": sample}
+    handlers = {"doctor": doctor, "train": train, "sample": sample, "student": student}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError) as error:

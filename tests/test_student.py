@@ -1,0 +1,62 @@
+"""The student-version tool keeps signatures and stubs every solution cell."""
+
+import nbformat
+
+from genai_tf import cli
+from genai_tf.student import make_student_version, stub_source
+
+SOLUTION = '''import numpy as np
+
+def my_kl(z_mean, z_log_var):
+    """KL(N(mu, sigma^2) || N(0, I)) per example."""
+    return 0.5 * np.sum(z_mean**2 + np.exp(z_log_var) - z_log_var - 1.0, axis=-1)
+
+value = my_kl(np.zeros((1, 2)), np.zeros((1, 2)))
+'''
+
+
+def test_stub_keeps_signature_docstring_and_imports():
+    stub = stub_source(SOLUTION)
+    assert "import numpy as np" in stub
+    assert "def my_kl(z_mean, z_log_var):" in stub
+    assert "KL(N(mu, sigma^2)" in stub
+    assert "np.exp(z_log_var)" not in stub  # the answer is gone
+    namespace = {}
+    exec(stub, namespace)  # the stub is valid Python
+    try:
+        namespace["my_kl"](1, 2)
+    except NotImplementedError as error:
+        assert "my_kl" in str(error)
+    else:
+        raise AssertionError("the stub should raise NotImplementedError")
+
+
+def _notebook_with_solution(path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("Exercise 1"),
+        nbformat.v4.new_code_cell(SOLUTION, metadata={"tags": ["solution"]}),
+        nbformat.v4.new_code_cell("print('check')"),
+    ]
+    nbformat.write(notebook, str(path))
+
+
+def test_make_student_version(tmp_path):
+    source = tmp_path / "01_x.ipynb"
+    _notebook_with_solution(source)
+    count = make_student_version(source, tmp_path / "student" / "01_x.ipynb")
+    assert count == 1
+    student = nbformat.read(str(tmp_path / "student" / "01_x.ipynb"), as_version=4)
+    nbformat.validate(student)
+    solution_cell = student.cells[1]
+    assert "solution" not in solution_cell.metadata["tags"]
+    assert "NotImplementedError" in solution_cell.source
+    assert student.cells[2].source == "print('check')"
+
+
+def test_cli_student(tmp_path, capsys):
+    source = tmp_path / "02_y.ipynb"
+    _notebook_with_solution(source)
+    assert cli.main(["student", str(source), "--output", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "02_y.ipynb").exists()
+    assert "1 solution cells" in capsys.readouterr().out
