@@ -103,9 +103,13 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class NaNGuard(keras.callbacks.Callback):
-    """Stop training with a clear error the moment a logged loss becomes NaN or infinite."""
+    """Stop training with a clear error the moment a logged value becomes NaN or infinite.
 
-    def __init__(self, keys=("loss",)):
+    ``keys=None`` watches every logged value (``loss`` for one-loss models, ``d_loss`` and
+    ``g_loss`` for GANs, ...).
+    """
+
+    def __init__(self, keys=None):
         super().__init__()
         self.keys = keys
         self._epoch = 0
@@ -114,8 +118,9 @@ class NaNGuard(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        for key in self.keys:
-            value = (logs or {}).get(key)
+        logs = logs or {}
+        for key in self.keys or list(logs):
+            value = logs.get(key)
             if value is not None and not np.isfinite(float(value)):
                 self.model.stop_training = True
                 raise FloatingPointError(

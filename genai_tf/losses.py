@@ -99,3 +99,34 @@ def iwae_bound(log_weights):
     log_weights = ops.convert_to_tensor(log_weights, dtype="float32")
     num_samples = ops.shape(log_weights)[0]
     return ops.logsumexp(log_weights, axis=0) - ops.log(ops.cast(num_samples, "float32"))
+
+
+# --- GANs: notebooks/03_gan.ipynb --------------------------------------------------------
+# D outputs a logit l; D(x) = sigmoid(l). log D = -softplus(-l), log(1 - D) = -softplus(l).
+
+
+def _flat_logits(logits):
+    logits = ops.convert_to_tensor(logits, dtype="float32")
+    return ops.reshape(logits, (ops.shape(logits)[0],))
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """Implements Eq. (GAN.2) of notebooks/03_gan.ipynb: -[log D(x) + log(1 - D(G(z)))] = softplus(-l_real) + softplus(l_fake).
+
+    The binary cross-entropy of "real = 1" on data and "real = 0" on samples, per pair of a
+    real and a fake example (both batches have the same size).
+    """
+    return ops.softplus(-_flat_logits(real_logits)) + ops.softplus(_flat_logits(fake_logits))
+
+
+def generator_minimax_loss(fake_logits):
+    """Implements Eq. (GAN.5) of notebooks/03_gan.ipynb: log(1 - D(G(z))) = -softplus(l_fake), the generator's side of the minimax game.
+
+    Its gradient vanishes when D confidently rejects samples (early in training).
+    """
+    return -ops.softplus(_flat_logits(fake_logits))
+
+
+def generator_nonsaturating_loss(fake_logits):
+    """Implements Eq. (GAN.6) of notebooks/03_gan.ipynb: -log D(G(z)) = softplus(-l_fake), the non-saturating generator loss."""
+    return ops.softplus(-_flat_logits(fake_logits))

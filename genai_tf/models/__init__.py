@@ -1,4 +1,4 @@
-"""Model families, one file each: ``autoencoder``, ``vae``.
+"""Model families, one file each: ``autoencoder``, ``vae``, ``gan``.
 
 ``RECIPES`` maps each family name used by the CLI and the benchmarks to how it is built
 and trained by default, so the command line, benchmarks and notebooks agree.
@@ -20,6 +20,7 @@ class Recipe:
     latent_dim: int  # default latent size
     binarize: str | None  # how the data loader should binarize images for this family
     description: str
+    reconstructs: bool = True  # whether model(images) is a reconstruction (not true of GANs)
 
 
 def _autoencoder(image_shape, latent_dim, seed):
@@ -38,9 +39,24 @@ def _vae(image_shape, latent_dim, seed):
     return model
 
 
+def _gan(builder_name):
+    def build(image_shape, latent_dim, seed):
+        from genai_tf.models import gan
+
+        model = getattr(gan, builder_name)(image_shape, latent_dim=latent_dim, seed=seed)
+        model.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                      g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+        return model
+
+    return build
+
+
 RECIPES: dict[str, Recipe] = {
     "autoencoder": Recipe(_autoencoder, 16, None, "convolutional autoencoder, squared error"),
     "vae": Recipe(_vae, 32, "dynamic", "convolutional VAE, Bernoulli decoder, dynamically binarized data"),
+    "gan": Recipe(_gan("build_mlp_gan"), 100, None, "classic MLP GAN, non-saturating loss",
+                  reconstructs=False),
+    "dcgan": Recipe(_gan("build_dcgan"), 64, None, "DCGAN, non-saturating loss", reconstructs=False),
 }
 
 

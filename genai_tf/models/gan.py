@@ -1,0 +1,226 @@
+"""Generative adversarial networks (notebook 03): the classic MLP pair and DCGAN.
+
+Images are in [0, 1] outside the model and in [-1, 1] inside it (the generator ends in
+tanh); ``generate`` maps back to [0, 1]. One ``train_step`` does two updates:
+1. the discriminator, on real images and on generated images computed outside its tape, so
+   no gradient reaches the generator (Eq. GAN.2);
+2. the generator, through the discriminator with fresh noise, updating only the generator's
+   weights (Eq. GAN.6 non-saturating, or Eq. GAN.5 minimax).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from genai_tf import losses
+from genai_tf.models.base import check_image_shape, images_from_batch
+
+GENERATOR_LOSSES = {
+    "non_saturating": losses.generator_nonsaturating_loss,
+    "minimax": losses.generator_minimax_loss,
+}
+
+
+@keras.saving.register_keras_serializable(package="genai_tf")
+class GAN(keras.Model):
+    """A generator G: z → image and a discriminator D: image → logit, trained adversarially.
+
+    Args:
+        generator: latents ``(batch, latent_dim)`` → images ``(batch, H, W, C)`` in [-1, 1].
+        discriminator: images in [-1, 1] → logits ``(batch, 1)``.
+        generator_loss: ``"non_saturating"`` (default, Eq. GAN.6) or ``"minimax"`` (Eq. GAN.5).
+        seed: seed of the model's noise generator.
+
+    Compile with two optimizers: ``gan.compile(d_optimizer=..., g_optimizer=...)``. They are
+    saved with the model and restored, with their state, by ``keras.models.load_model``.
+    """
+
+    loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, generator, discriminator, generator_loss="non_saturating", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if generator_loss not in GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss={generator_loss!r}; use one of {sorted(GENERATOR_LOSSES)}.")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.generator_loss = generator_loss
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_names]
+        self.d_optimizer = None
+        self.g_optimizer = None
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self.trackers)
+
+    @property
+    def latent_dim(self):
+        return int(self.generator.input_shape[-1])
+
+    @property
+    def image_shape(self):
+        return tuple(self.generator.output_shape[1:])
+
+    # --- compile, with both optimizers saved and restored --------------------------------
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = keras.optimizers.get(d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5))
+        self.g_optimizer = keras.optimizers.get(g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5))
+
+    def get_compile_config(self):
+        if self.d_optimizer is None:
+            return None
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+        )
+        # Build the optimizers' slots now so load_model can restore their saved state.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    # --- the two players ---------------------------------------------------------------
+    def call(self, latents, training=False):
+        """G(z) in [0, 1]."""
+        return (self.generator(latents, training=training) + 1.0) / 2.0
+
+    def sample_latents(self, batch_size, seed=None):
+        return keras.random.normal((batch_size, self.latent_dim),
+                                   seed=self.seed_generator if seed is None else seed)
+
+    def discriminator_terms(self, real, fake, training=False):
+        """D's loss (Eq. GAN.2) and its mean outputs D(x), D(G(z)) on [-1, 1] images."""
+        real_logits = self.discriminator(real, training=training)
+        fake_logits = self.discriminator(fake, training=training)
+        return {
+            "d_loss": ops.mean(losses.discriminator_loss(real_logits, fake_logits)),
+            "d_real": ops.mean(ops.sigmoid(real_logits)),
+            "d_fake": ops.mean(ops.sigmoid(fake_logits)),
+        }
+
+    def generator_terms(self, latents, training=False):
+        """G's loss (Eq. GAN.6 or GAN.5) through the discriminator."""
+        fake_logits = self.discriminator(self.generator(latents, training=training), training=training)
+        return {"g_loss": ops.mean(GENERATOR_LOSSES[self.generator_loss](fake_logits))}
+
+    def compute_losses(self, images, training=False):
+        """All four logged terms for a batch of [0, 1] images (used by ``test_step``)."""
+        real = images * 2.0 - 1.0
+        latents = self.sample_latents(ops.shape(real)[0])
+        fake = self.generator(latents, training=training)
+        terms = self.discriminator_terms(real, fake, training=training)
+        terms.update(self.generator_terms(latents, training=training))
+        return terms
+
+    def _batch_images(self, data):
+        images = images_from_batch(data)
+        check_image_shape(images, self.image_shape, type(self).__name__)
+        return images
+
+    def _record(self, terms):
+        for tracker in self.trackers:
+            tracker.update_state(terms[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def train_step(self, data):
+        real = self._batch_images(data) * 2.0 - 1.0  # (batch, H, W, C) in [-1, 1]
+        batch_size = ops.shape(real)[0]
+        # 1. discriminator: fake images are made outside the tape, so G gets no gradient.
+        fake = self.generator(self.sample_latents(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            d_terms = self.discriminator_terms(real, fake, training=True)
+        d_weights = self.discriminator.trainable_weights
+        self.d_optimizer.apply(tape.gradient(d_terms["d_loss"], d_weights), d_weights)
+        # 2. generator: gradients flow through D, but only G's weights are updated.
+        latents = self.sample_latents(batch_size)
+        with tf.GradientTape() as tape:
+            g_terms = self.generator_terms(latents, training=True)
+        g_weights = self.generator.trainable_weights
+        self.g_optimizer.apply(tape.gradient(g_terms["g_loss"], g_weights), g_weights)
+        return self._record({**d_terms, **g_terms})
+
+    def test_step(self, data):
+        return self._record(self.compute_losses(self._batch_images(data), training=False))
+
+    def generate(self, num_samples, seed=None):
+        """Draw z ~ N(0, I); return G(z) as float32 ``(n, H, W, C)`` in [0, 1]."""
+        latents = self.sample_latents(int(num_samples), seed=seed)
+        return np.asarray(ops.convert_to_numpy(self(latents, training=False)), dtype="float32")
+
+    def decode(self, latents):
+        """G(z) in [0, 1], so latent-space plots work as for the VAE."""
+        return self(ops.convert_to_tensor(latents, dtype="float32"), training=False)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "generator_loss": self.generator_loss,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)
+
+
+def build_mlp_gan(image_shape, latent_dim=100, units=(256, 512, 1024), seed=None, generator_loss="non_saturating"):
+    """The classic MLP GAN: G 100→256→512→1024→image (LeakyReLU 0.2, tanh), D image→1024→512→256→1."""
+    pixels = math.prod(image_shape)
+    latents = keras.Input((latent_dim,), name="latents")
+    hidden = latents
+    for width in units:
+        hidden = layers.LeakyReLU(0.2)(layers.Dense(width)(hidden))
+    images = layers.Reshape(tuple(image_shape))(layers.Dense(pixels, activation="tanh")(hidden))
+    generator = keras.Model(latents, images, name="mlp_generator")
+
+    inputs = keras.Input(tuple(image_shape), name="images")
+    hidden = layers.Flatten()(inputs)  # (batch, H*W*C)
+    for width in reversed(units):
+        hidden = layers.LeakyReLU(0.2)(layers.Dense(width)(hidden))
+    discriminator = keras.Model(inputs, layers.Dense(1, name="logit")(hidden), name="mlp_discriminator")
+    return GAN(generator, discriminator, generator_loss=generator_loss, seed=seed, name="mlp_gan")
+
+
+def build_dcgan(image_shape, latent_dim=64, filters=(128, 64), seed=None, generator_loss="non_saturating"):
+    """DCGAN (Radford et al. 2015) sized from ``image_shape``: two stride-2 (transposed) convs.
+
+    G: z → dense → (H/4, W/4, filters[0]) → up-convs with batch norm and LeakyReLU → tanh.
+    D: strided convs with LeakyReLU (batch norm after the first) → one logit.
+    """
+    height, width, channels = image_shape
+    if height % 4 or width % 4:
+        raise ValueError(f"DCGAN needs an image size divisible by 4, got {height}×{width}; "
+                         f"load the data with image_size=28 or 32.")
+    latents = keras.Input((latent_dim,), name="latents")
+    hidden = layers.Dense((height // 4) * (width // 4) * filters[0], use_bias=False)(latents)
+    hidden = layers.LeakyReLU(0.2)(layers.BatchNormalization()(hidden))
+    hidden = layers.Reshape((height // 4, width // 4, filters[0]))(hidden)  # (batch, H/4, W/4, f0)
+    hidden = layers.Conv2DTranspose(filters[1], 4, strides=2, padding="same", use_bias=False)(hidden)
+    hidden = layers.LeakyReLU(0.2)(layers.BatchNormalization()(hidden))  # (batch, H/2, W/2, f1)
+    images = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh")(hidden)
+    generator = keras.Model(latents, images, name="dcgan_generator")
+
+    inputs = keras.Input(tuple(image_shape), name="images")
+    hidden = layers.LeakyReLU(0.2)(layers.Conv2D(filters[1], 4, strides=2, padding="same")(inputs))
+    hidden = layers.Conv2D(filters[0], 4, strides=2, padding="same", use_bias=False)(hidden)
+    hidden = layers.LeakyReLU(0.2)(layers.BatchNormalization()(hidden))  # (batch, H/4, W/4, f0)
+    logits = layers.Dense(1, name="logit")(layers.Flatten()(hidden))
+    discriminator = keras.Model(inputs, logits, name="dcgan_discriminator")
+    return GAN(generator, discriminator, generator_loss=generator_loss, seed=seed, name="dcgan")
