@@ -1,0 +1,171 @@
+"""GAN losses against hand computation, the optimal discriminator, the two-phase train step,
+save/load with both optimizers, and the generate contract."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy import special
+
+from genai_tf import losses
+from genai_tf.models.gan import GAN, build_dcgan, build_mlp_gan
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def _sigmoid(x):
+    return special.expit(np.asarray(x, dtype="float64"))
+
+
+def test_gan_losses_match_hand_computation():
+    real = np.array([[2.0], [-1.0], [0.0], [30.0]], "float32")
+    fake = np.array([[-3.0], [0.5], [0.0], [-30.0]], "float32")
+    d_real, d_fake = _sigmoid(real[:, 0]), _sigmoid(fake[:, 0])
+    expected_d = -(np.log(d_real) + np.log(1.0 - d_fake))
+    np.testing.assert_allclose(losses.discriminator_loss(real, fake), expected_d, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(losses.generator_minimax_loss(fake), np.log(1.0 - d_fake), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(losses.generator_nonsaturating_loss(fake), -np.log(d_fake), rtol=1e-5, atol=1e-6)
+    # D(x) = D(G(z)) = 1/2 gives log 4 for the discriminator.
+    assert float(losses.discriminator_loss([[0.0]], [[0.0]])[0]) == pytest.approx(math.log(4.0))
+
+
+def test_gan_losses_are_stable_at_extreme_logits():
+    big = np.array([[100.0], [-100.0]], "float32")
+    for values in (losses.discriminator_loss(big, big), losses.generator_minimax_loss(big),
+                   losses.generator_nonsaturating_loss(big)):
+        assert np.all(np.isfinite(values))
+    np.testing.assert_allclose(losses.generator_nonsaturating_loss(big), [0.0, 100.0], atol=1e-4)
+
+
+def test_minimax_gradient_saturates_and_non_saturating_does_not():
+    logits = tf.constant([[-8.0]])  # D confidently rejects the sample
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        minimax = tf.reduce_sum(losses.generator_minimax_loss(logits))
+        non_saturating = tf.reduce_sum(losses.generator_nonsaturating_loss(logits))
+    # d/dl log(1 - σ(l)) = -σ(l) ≈ -3e-4;  d/dl -log σ(l) = -(1 - σ(l)) ≈ -1
+    assert abs(float(tape.gradient(minimax, logits)[0, 0])) < 1e-3
+    assert float(tape.gradient(non_saturating, logits)[0, 0]) == pytest.approx(-(1 - _sigmoid(-8.0)), rel=1e-4)
+
+
+def test_optimal_discriminator_on_discrete_distributions():
+    """Minimising the expected D loss point by point gives D* = p/(p+q) and V = -log 4 + 2 JSD."""
+    p = np.array([0.5, 0.3, 0.15, 0.05], "float32")
+    q = np.array([0.1, 0.2, 0.3, 0.4], "float32")
+    logits = tf.Variable(tf.zeros((4, 1)))
+    never, always = tf.fill((4, 1), -1e4), tf.fill((4, 1), 1e4)  # D = 0 and D = 1 exactly
+
+    def expected_loss():
+        # E_p[-log D(x)] + E_q[-log(1 - D(x))], each part isolated with the course's function
+        real_part = losses.discriminator_loss(logits, never)  # softplus(-l)
+        fake_part = losses.discriminator_loss(always, logits)  # softplus(l)
+        return tf.reduce_sum(p * real_part + q * fake_part)
+
+    optimizer = keras.optimizers.Adam(0.1)
+    for _ in range(1500):
+        with tf.GradientTape() as tape:
+            loss = expected_loss()
+        optimizer.apply([tape.gradient(loss, logits)], [logits])
+    d_star = p / (p + q)
+    np.testing.assert_allclose(_sigmoid(logits.numpy()[:, 0]), d_star, atol=2e-3)
+    # value at the optimum against -log 4 + 2 JSD, JSD computed from its definition
+    mixture = (p + q) / 2
+    jsd = 0.5 * np.sum(p * np.log(p / mixture)) + 0.5 * np.sum(q * np.log(q / mixture))
+    assert -float(expected_loss()) == pytest.approx(-math.log(4.0) + 2 * jsd, abs=1e-4)
+
+
+def _tiny(builder, seed=0, **kwargs):
+    keras.utils.set_random_seed(seed)
+    if builder is build_mlp_gan:
+        model = builder(IMAGE_SHAPE, latent_dim=8, units=(16, 32), seed=seed, **kwargs)
+    else:
+        model = builder(IMAGE_SHAPE, latent_dim=8, filters=(16, 8), seed=seed, **kwargs)
+    return model
+
+
+def _trainable(network):
+    return [w.numpy().copy() for w in network.trainable_weights]
+
+
+def _changed(before, network):
+    return [not np.array_equal(a, w.numpy()) for a, w in zip(before, network.trainable_weights)]
+
+
+@pytest.mark.parametrize("builder", [build_mlp_gan, build_dcgan])
+def test_each_phase_updates_only_its_network(builder):
+    images = tf.random.uniform((16, *IMAGE_SHAPE), seed=1)
+    # Phase 1 alone (G's optimizer has learning rate 0): only D's weights move.
+    model = _tiny(builder)
+    model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.0))
+    g_before, d_before = _trainable(model.generator), _trainable(model.discriminator)
+    model.train_step((images, tf.zeros(16, "int32")))
+    assert not any(_changed(g_before, model.generator)), "the D step leaked into G"
+    assert all(_changed(d_before, model.discriminator))
+    # Phase 2 alone (D's optimizer has learning rate 0): only G's weights move.
+    model = _tiny(builder)
+    model.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.1))
+    g_before, d_before = _trainable(model.generator), _trainable(model.discriminator)
+    model.train_step((images, tf.zeros(16, "int32")))
+    assert not any(_changed(d_before, model.discriminator)), "the G step updated D"
+    assert all(_changed(g_before, model.generator))
+
+
+def test_fit_logs_both_losses_and_discriminator_outputs():
+    model = _tiny(build_mlp_gan)
+    model.compile()
+    data = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).uniform(size=(64, *IMAGE_SHAPE)).astype("float32")).batch(16)
+    history = model.fit(data, epochs=2, verbose=0)
+    assert set(history.history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    for values in history.history.values():
+        assert np.all(np.isfinite(values))
+    assert 0.0 < history.history["d_real"][-1] < 1.0
+
+
+@pytest.mark.parametrize("builder", [build_mlp_gan, build_dcgan])
+def test_save_load_restores_outputs_and_both_optimizers(builder, tmp_path):
+    model = _tiny(builder)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), g_optimizer=keras.optimizers.Adam(2e-3))
+    data = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).uniform(size=(32, *IMAGE_SHAPE)).astype("float32")).batch(16)
+    model.fit(data, epochs=1, verbose=0)
+    path = tmp_path / "gan.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)  # safe mode
+    assert isinstance(loaded, GAN)
+    np.testing.assert_array_equal(model.generate(6, seed=3), loaded.generate(6, seed=3))
+    probe = tf.random.uniform((4, *IMAGE_SHAPE), seed=2) * 2 - 1
+    np.testing.assert_allclose(model.discriminator(probe), loaded.discriminator(probe), atol=1e-6)
+    # The optimizers come back with their hyperparameters and their state (no re-compile needed).
+    assert float(loaded.g_optimizer.learning_rate) == pytest.approx(2e-3)
+    assert float(loaded.d_optimizer.beta_1) == pytest.approx(0.5)
+    for original, restored in ((model.d_optimizer, loaded.d_optimizer), (model.g_optimizer, loaded.g_optimizer)):
+        assert int(restored.iterations) == int(original.iterations) == 2
+        for a, b in zip(original.variables, restored.variables):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    loaded.fit(data, epochs=1, verbose=0)  # training resumes
+    assert int(loaded.d_optimizer.iterations) == 4
+
+
+def test_generate_contract():
+    model = _tiny(build_dcgan)
+    samples = model.generate(5, seed=7)
+    assert samples.shape == (5, *IMAGE_SHAPE) and samples.dtype == np.float32
+    assert samples.min() >= 0.0 and samples.max() <= 1.0
+    np.testing.assert_array_equal(samples, model.generate(5, seed=7))
+    assert not np.array_equal(samples, model.generate(5, seed=8))
+    assert not np.array_equal(model.generate(5), model.generate(5))
+
+
+def test_builders_size_from_image_shape_and_reject_bad_shapes():
+    for shape in ((28, 28, 1), (32, 32, 3)):
+        assert build_dcgan(shape, latent_dim=4, filters=(8, 4)).generate(2, seed=0).shape == (2, *shape)
+        assert build_mlp_gan(shape, latent_dim=4, units=(8,)).generate(2, seed=0).shape == (2, *shape)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_dcgan((30, 30, 1))
+    model = _tiny(build_mlp_gan)
+    model.compile()
+    with pytest.raises(ValueError, match="image_size"):
+        model.train_step((tf.zeros((4, 32, 32, 3)), tf.zeros(4, "int32")))
+    with pytest.raises(ValueError, match="generator_loss"):
+        GAN(model.generator, model.discriminator, generator_loss="wasserstein")
