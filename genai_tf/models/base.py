@@ -37,6 +37,21 @@ def check_image_shape(images, expected_shape, model_name):
         )
 
 
+def validated_images(model, data):
+    """The images of a batch, after checking they fit ``model.image_shape``."""
+    images = images_from_batch(data)
+    try:
+        check_image_shape(images, model.image_shape, type(model).__name__)
+    except ValueError:
+        # The error is raised while fit() traces its first step, before the optimizer's
+        # variables exist. Keras keeps that tf.function, and its next trace may not create
+        # variables, so fit() on the corrected data would fail with "Creating variables on
+        # a non-first call". Drop the cached functions: the next call traces afresh.
+        model.train_function = model.test_function = None
+        raise
+    return images
+
+
 class LossTermsModel(keras.Model):
     """Base class: trackers, ``train_step`` and ``test_step`` from ``compute_losses``."""
 
@@ -67,19 +82,19 @@ class LossTermsModel(keras.Model):
             tracker.update_state(terms[tracker.name])
         return {tracker.name: tracker.result() for tracker in self.trackers}
 
-    def _batch_images(self, data):
-        images = images_from_batch(data)
-        check_image_shape(images, self.image_shape, type(self).__name__)
-        return images
+    def _batch_inputs(self, data):
+        """The arguments ``compute_losses`` takes from a batch: ``(images,)`` by default;
+        conditional models return ``(images, labels)``."""
+        images = validated_images(self, data)
+        return (images,)
 
     def train_step(self, data):
-        images = self._batch_images(data)
+        inputs = self._batch_inputs(data)
         with tf.GradientTape() as tape:
-            terms = self.compute_losses(images, training=True)
+            terms = self.compute_losses(*inputs, training=True)
         gradients = tape.gradient(terms["loss"], self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         return self._record(terms)
 
     def test_step(self, data):
-        images = self._batch_images(data)
-        return self._record(self.compute_losses(images, training=False))
+        return self._record(self.compute_losses(*self._batch_inputs(data), training=False))

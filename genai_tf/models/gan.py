@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from genai_tf import losses
-from genai_tf.models.base import check_image_shape, images_from_batch
+from genai_tf.models.base import LossTermsModel, validated_images
 
 GENERATOR_LOSSES = {
     "non_saturating": losses.generator_nonsaturating_loss,
@@ -27,7 +27,7 @@ GENERATOR_LOSSES = {
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
-class GAN(keras.Model):
+class GAN(LossTermsModel):
     """A generator G: z → image and a discriminator D: image → logit, trained adversarially.
 
     Args:
@@ -51,14 +51,9 @@ class GAN(keras.Model):
         self.generator_loss = generator_loss
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_names]
         self.d_optimizer = None
         self.g_optimizer = None
-        self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers)
+        self.build()
 
     @property
     def latent_dim(self):
@@ -124,18 +119,8 @@ class GAN(keras.Model):
         terms.update(self.generator_terms(latents, training=training))
         return terms
 
-    def _batch_images(self, data):
-        images = images_from_batch(data)
-        check_image_shape(images, self.image_shape, type(self).__name__)
-        return images
-
-    def _record(self, terms):
-        for tracker in self.trackers:
-            tracker.update_state(terms[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
-
     def train_step(self, data):
-        real = self._batch_images(data) * 2.0 - 1.0  # (batch, H, W, C) in [-1, 1]
+        real = validated_images(self, data) * 2.0 - 1.0  # (batch, H, W, C) in [-1, 1]
         batch_size = ops.shape(real)[0]
         # 1. discriminator: fake images are made outside the tape, so G gets no gradient.
         fake = self.generator(self.sample_latents(batch_size), training=True)
@@ -150,9 +135,6 @@ class GAN(keras.Model):
         g_weights = self.generator.trainable_weights
         self.g_optimizer.apply(tape.gradient(g_terms["g_loss"], g_weights), g_weights)
         return self._record({**d_terms, **g_terms})
-
-    def test_step(self, data):
-        return self._record(self.compute_losses(self._batch_images(data), training=False))
 
     def generate(self, num_samples, seed=None):
         """Draw z ~ N(0, I); return G(z) as float32 ``(n, H, W, C)`` in [0, 1]."""

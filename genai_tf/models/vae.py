@@ -21,6 +21,7 @@ from genai_tf.models import networks
 from genai_tf.models.base import LossTermsModel
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+DEFAULT_DECODER_LOG_VAR = math.log(0.01)  # σ_x = 0.1 on [0, 1] pixels
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
@@ -40,7 +41,7 @@ class VAE(LossTermsModel):
     loss_names = ("loss", "reconstruction_loss", "kl_loss", "elbo")
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", beta=1.0,
-                 decoder_log_var=math.log(0.01), seed=None, **kwargs):
+                 decoder_log_var=DEFAULT_DECODER_LOG_VAR, seed=None, **kwargs):
         super().__init__(**kwargs)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood={likelihood!r}; use one of {LIKELIHOODS}.")
