@@ -98,3 +98,47 @@ class LossTermsModel(keras.Model):
 
     def test_step(self, data):
         return self._record(self.compute_losses(*self._batch_inputs(data), training=False))
+
+
+class MultiOptimizerModel(LossTermsModel):
+    """A model whose networks each have their own optimizer (GANs, VAE-GAN).
+
+    Subclasses name their optimizers in ``optimizer_names`` and map each name to the network
+    it updates in :meth:`optimizer_networks`. ``compile(d_optimizer=..., ...)`` takes them by
+    name (defaults: Adam(2e-4, β1=0.5), the DCGAN setting). They are saved in the model's
+    compile config and rebuilt on load with their slots, so ``keras.models.load_model``
+    restores their state and training resumes without re-compiling.
+    """
+
+    optimizer_names: tuple[str, ...] = ()
+
+    def optimizer_networks(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def compile(self, **kwargs):
+        optimizers = {name: kwargs.pop(name, None) for name in self.optimizer_names}
+        unknown = [key for key in kwargs if key.endswith("_optimizer")]
+        if unknown or kwargs.get("optimizer") is not None:
+            raise ValueError(f"{type(self).__name__}.compile takes {', '.join(self.optimizer_names)}; "
+                             f"got {unknown or ['optimizer']}.")
+        super().compile(**kwargs)
+        for name, optimizer in optimizers.items():
+            setattr(self, name, keras.optimizers.get(optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)))
+
+    def get_compile_config(self):
+        if getattr(self, self.optimizer_names[0], None) is None:
+            return None
+        return {name: keras.saving.serialize_keras_object(getattr(self, name)) for name in self.optimizer_names}
+
+    def compile_from_config(self, config):
+        self.compile(**{name: keras.saving.deserialize_keras_object(config[name]) for name in self.optimizer_names})
+        # Build the optimizers' slots now so load_model can restore their saved state.
+        for name, network in self.optimizer_networks().items():
+            getattr(self, name).build(network.trainable_variables)
+
+    def apply_gradients(self, tape, terms, loss_names):
+        """Update each network from its own loss: ``loss_names`` maps optimizer → loss term."""
+        for optimizer_name, network in self.optimizer_networks().items():
+            weights = network.trainable_weights
+            gradients = tape.gradient(terms[loss_names[optimizer_name]], weights)
+            getattr(self, optimizer_name).apply(gradients, weights)

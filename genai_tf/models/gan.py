@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from genai_tf import losses
-from genai_tf.models.base import LossTermsModel, validated_images
+from genai_tf.models.base import MultiOptimizerModel, validated_images
 
 GENERATOR_LOSSES = {
     "non_saturating": losses.generator_nonsaturating_loss,
@@ -27,7 +27,7 @@ GENERATOR_LOSSES = {
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
-class GAN(LossTermsModel):
+class GAN(MultiOptimizerModel):
     """A generator G: z → image and a discriminator D: image → logit, trained adversarially.
 
     Args:
@@ -41,6 +41,7 @@ class GAN(LossTermsModel):
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
+    optimizer_names = ("d_optimizer", "g_optimizer")
 
     def __init__(self, generator, discriminator, generator_loss="non_saturating", seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -63,28 +64,8 @@ class GAN(LossTermsModel):
     def image_shape(self):
         return tuple(self.generator.output_shape[1:])
 
-    # --- compile, with both optimizers saved and restored --------------------------------
-    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        super().compile(**kwargs)
-        self.d_optimizer = keras.optimizers.get(d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5))
-        self.g_optimizer = keras.optimizers.get(g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5))
-
-    def get_compile_config(self):
-        if self.d_optimizer is None:
-            return None
-        return {
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-        )
-        # Build the optimizers' slots now so load_model can restore their saved state.
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+    def optimizer_networks(self):
+        return {"d_optimizer": self.discriminator, "g_optimizer": self.generator}
 
     # --- the two players ---------------------------------------------------------------
     def call(self, latents, training=False):
