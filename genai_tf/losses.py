@@ -58,7 +58,12 @@ def bernoulli_nll(images, logits):
     """
     images = ops.convert_to_tensor(images, dtype="float32")
     logits = ops.convert_to_tensor(logits, dtype="float32")
-    per_pixel = ops.relu(logits) - logits * images + ops.log1p(ops.exp(-ops.abs(logits)))
+    # Both branches chosen by one test, as tf.nn.sigmoid_cross_entropy_with_logits does: with
+    # ops.relu and ops.abs the gradient at a logit of exactly 0 would be -x, not σ(0) - x.
+    positive = logits >= 0.0
+    relu_logits = ops.where(positive, logits, ops.zeros_like(logits))  # max(l, 0)
+    minus_abs_logits = ops.where(positive, -logits, logits)  # -|l|
+    per_pixel = relu_logits - logits * images + ops.log1p(ops.exp(minus_abs_logits))
     return _sum_over_examples(per_pixel)
 
 
@@ -130,3 +135,25 @@ def generator_minimax_loss(fake_logits):
 def generator_nonsaturating_loss(fake_logits):
     """Implements Eq. (GAN.6) of notebooks/03_gan.ipynb: -log D(G(z)) = softplus(-l_fake), the non-saturating generator loss."""
     return ops.softplus(-_flat_logits(fake_logits))
+
+
+# --- VAE-GAN: notebooks/04_variational_generative_networks.ipynb ---------------------------
+
+
+def feature_reconstruction_nll(real_features, reconstructed_features):
+    """Implements Eq. (VAEGAN.2) of notebooks/04_variational_generative_networks.ipynb: -log N(Dis_l(x); Dis_l(x̃), I) = ½ Σ_j (Dis_l(x)_j - Dis_l(x̃)_j)², constant dropped.
+
+    The reconstruction likelihood measured in the discriminator's l-th layer instead of in
+    pixels (Larsen et al. 2016): features ``(batch, ...)``, summed over every non-batch axis.
+    """
+    real_features = ops.convert_to_tensor(real_features, dtype="float32")
+    reconstructed_features = ops.convert_to_tensor(reconstructed_features, dtype="float32")
+    return 0.5 * _sum_over_examples(ops.square(real_features - reconstructed_features))
+
+
+def vaegan_discriminator_loss(real_logits, reconstructed_logits, sampled_logits):
+    """Implements Eq. (VAEGAN.3) of notebooks/04_variational_generative_networks.ipynb: -[log D(x) + log(1 - D(Dec(Enc(x)))) + log(1 - D(Dec(z_p)))].
+
+    The discriminator treats both reconstructions and prior samples as fake.
+    """
+    return discriminator_loss(real_logits, reconstructed_logits) + ops.softplus(_flat_logits(sampled_logits))
