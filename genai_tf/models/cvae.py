@@ -52,11 +52,13 @@ class ConditionalVAE(VAE):
 
     def encode(self, images, labels, training=False):
         """``(images, labels)`` → ``(z_mean, z_log_var)`` of q(z | x, y)."""
+        images = ops.convert_to_tensor(images, dtype="float32")
         z_mean, z_log_var = self.encoder([images, self.one_hot(labels)], training=training)
         return z_mean, z_log_var
 
     def decode(self, latents, labels, training=False):
         """``(latents, labels)`` → the mean image E[x | z, y] in [0, 1]."""
+        latents = ops.convert_to_tensor(latents, dtype="float32")
         outputs = self.decoder([latents, self.one_hot(labels)], training=training)
         return ops.sigmoid(outputs) if self.likelihood == "bernoulli" else ops.clip(outputs, 0.0, 1.0)
 
@@ -68,6 +70,7 @@ class ConditionalVAE(VAE):
 
     def compute_losses(self, images, labels, training=False):
         """The negative conditional β-ELBO, Eq. (CVAE.1), and its terms."""
+        images = ops.convert_to_tensor(images, dtype="float32")
         one_hot = self.one_hot(labels)
         z_mean, z_log_var = self.encoder([images, one_hot], training=training)
         latents = self.sampling([z_mean, z_log_var])

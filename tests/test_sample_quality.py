@@ -1,0 +1,216 @@
+"""Tests of genai_tf.sample_quality: each metric against hand or independent computations,
+the cached digits classifier, evaluate_samples and the ``genai-tf evaluate`` command."""
+
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+
+from genai_tf import cli, data
+from genai_tf import sample_quality as sq
+
+# --- Fréchet distance -----------------------------------------------------------------------
+
+
+def test_frechet_distance_one_dimensional_closed_form():
+    # N(1, 2²) vs N(-0.5, 0.5²): (μ1 − μ2)² + (s1 − s2)²
+    value = sq.frechet_distance([1.0], [[4.0]], [-0.5], [[0.25]])
+    assert value == pytest.approx(1.5**2 + (2.0 - 0.5) ** 2)
+
+
+def test_frechet_distance_diagonal_by_hand():
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    var1, var2 = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    # ‖Δμ‖² = 1 + 0 + 4; Σ(σ1 + σ2 − 2√(σ1σ2)) = (1+9−6) + (4+1−4) + (0.25+0.25−0.5) = 5
+    assert sq.frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(10.0)
+
+
+def test_frechet_distance_identical_is_zero():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(6, 6))
+    sigma = a @ a.T + 0.1 * np.eye(6)
+    assert sq.frechet_distance(np.ones(6), sigma, np.ones(6), sigma) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_full_covariances_against_eigenvalues():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(5, 5)), rng.normal(size=(5, 5))
+    sigma1, sigma2 = a @ a.T + 0.1 * np.eye(5), b @ b.T + 0.1 * np.eye(5)
+    mu1, mu2 = rng.normal(size=5), rng.normal(size=5)
+    # Σ1Σ2 is similar to the PSD Σ1^{1/2} Σ2 Σ1^{1/2}: Tr((Σ1Σ2)^{1/2}) = Σ √λᵢ(Σ1Σ2)
+    trace_root = np.sqrt(np.linalg.eigvals(sigma1 @ sigma2).real).sum()
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(sigma1 + sigma2) - 2 * trace_root
+    assert sq.frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(expected, rel=1e-8)
+
+
+def test_frechet_distance_singular_covariances_stay_finite():
+    rng = np.random.default_rng(2)
+    features1, features2 = rng.normal(size=(4, 10)), rng.normal(size=(4, 10))  # rank 3 < 10
+    features1[:, 0] = features2[:, 0] = 0.0  # a dead unit
+    value = sq.fid_from_features(features1, features2)
+    assert np.isfinite(value) and value >= 0.0
+
+
+def test_feature_statistics_and_fid_from_features():
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(50, 3))
+    mu, sigma = sq.feature_statistics(features)
+    np.testing.assert_allclose(mu, features.mean(0))
+    np.testing.assert_allclose(sigma, np.cov(features.T))
+    assert sq.fid_from_features(features, features) == pytest.approx(0.0, abs=1e-8)
+    assert sq.fid_from_features(features, features + 2.0) == pytest.approx(12.0, rel=1e-6)
+
+
+# --- KID ------------------------------------------------------------------------------------
+
+
+def test_polynomial_mmd2_by_hand():
+    x = np.array([[0.0, 1.0], [1.0, 2.0], [-1.0, 0.5]])
+    y = np.array([[0.5, 0.5], [2.0, -1.0], [0.0, 0.0], [1.0, 1.0]])
+
+    def k(a, b):
+        return (sum(ai * bi for ai, bi in zip(a, b, strict=True)) / 2 + 1) ** 3
+
+    m, n = len(x), len(y)
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(n)) / (m * n)
+    assert sq.polynomial_mmd2(x, y) == pytest.approx(xx + yy - 2 * xy)
+    # subsets capped at the smaller set: with 3 vs 3 points every subset is the whole set
+    mean, std = sq.kid(x, y[:3], num_subsets=4)
+    assert mean == pytest.approx(sq.polynomial_mmd2(x, y[:3])) and std == pytest.approx(0.0)
+
+
+def test_kid_same_distribution_near_zero_and_shifted_positive():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(400, 8)), rng.normal(size=(400, 8))
+    same_mean, same_std = sq.kid(a, b, subset_size=200)
+    shifted_mean, _ = sq.kid(a, b + 1.0, subset_size=200)
+    assert abs(same_mean) < 0.05 and same_std >= 0.0
+    assert shifted_mean > 0.5 > 10 * abs(same_mean)
+
+
+# --- Inception score ------------------------------------------------------------------------
+
+
+def test_inception_score_known_values():
+    classes = 5
+    uniform = np.full((50, classes), 1.0 / classes)
+    balanced = np.eye(classes)[np.arange(50) % classes]
+    one_class = np.eye(classes)[np.zeros(50, int)]
+    assert sq.inception_score(uniform)[0] == pytest.approx(1.0)
+    mean, std = sq.inception_score(balanced, num_splits=10)  # every split holds each class once
+    assert mean == pytest.approx(classes) and std == pytest.approx(0.0)
+    assert sq.inception_score(one_class)[0] == pytest.approx(1.0)
+
+
+# --- precision / recall ---------------------------------------------------------------------
+
+
+def test_precision_recall_identical_disjoint_and_half_covered():
+    rng = np.random.default_rng(5)
+    cluster_a = rng.normal(size=(100, 4))
+    cluster_b = rng.normal(size=(100, 4)) + 50.0
+    assert sq.precision_recall(cluster_a, cluster_a) == (1.0, 1.0)
+    assert sq.precision_recall(cluster_a, cluster_b) == (0.0, 0.0)
+    real = np.concatenate([cluster_a, cluster_b])
+    precision, recall = sq.precision_recall(real, cluster_a[:80], k=3)  # fake: most of cluster a
+    assert precision == pytest.approx(1.0)
+    assert 0.4 <= recall <= 0.5
+
+
+def test_class_histogram_and_max_share_ratio():
+    histogram = sq.class_histogram([0, 0, 1, 3, 3, 3, 3, 3], num_classes=4)
+    np.testing.assert_allclose(histogram, [0.25, 0.125, 0.0, 0.625])
+    assert sq.max_class_share_ratio(histogram) == pytest.approx(2.5)
+    assert sq.max_class_share_ratio(sq.class_histogram(np.arange(20) % 10, 10)) == pytest.approx(1.0)
+    assert sq.max_class_share_ratio(sq.class_histogram(np.full(7, 2), 10)) == pytest.approx(10.0)
+
+
+# --- the classifier -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("classifier-cache")
+
+
+@pytest.fixture(scope="module")
+def classifier(cache_dir):
+    return sq.load_classifier("digits", cache_dir=cache_dir, epochs=4)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load_dataset("digits")
+
+
+def test_classifier_trains_caches_and_reloads(classifier, cache_dir, capsys):
+    assert classifier.test_accuracy > 0.8 and classifier.image_shape == (28, 28, 1)
+    model_path = cache_dir / "digits-28x28x1" / "classifier.keras"
+    info = json.loads((cache_dir / "digits-28x28x1" / "classifier.json").read_text())
+    assert info["epochs"] == 4 and info["test_accuracy"] == pytest.approx(classifier.test_accuracy)
+    modified = os.path.getmtime(model_path)
+    start = time.perf_counter()
+    reloaded = sq.load_classifier("digits", cache_dir=cache_dir)
+    assert time.perf_counter() - start < 10.0
+    assert os.path.getmtime(model_path) == modified  # loaded, not retrained
+    assert reloaded.test_accuracy == classifier.test_accuracy
+    assert "classifier for digits: test accuracy" in capsys.readouterr().out
+
+
+def test_classifier_outputs(classifier, digits):
+    images = digits.images("test")[:30]
+    features = classifier.features(images, batch_size=16)
+    probabilities = classifier.predict_proba(images)
+    assert features.shape == (30, 128) and np.all(np.isfinite(features))
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-5)
+    assert np.mean(classifier.predict(images) == digits.labels("test")[:30]) > 0.7
+
+
+def test_classifier_rejects_bad_images_clearly(classifier, digits):
+    images = digits.images("test")[:4]
+    with pytest.raises(ValueError, match=r"\(x \+ 1\) / 2"):
+        classifier.features(images * 2 - 1)
+    with pytest.raises(ValueError, match=r"images\[\.\.\., None\]"):
+        classifier.features(images[..., 0])
+    with pytest.raises(ValueError, match=r"\(n, 28, 28, 1\)"):
+        classifier.features(images[:, :16, :16])
+    with pytest.raises(ValueError, match="/ 255"):
+        classifier.features((images * 255).astype(np.uint8))
+
+
+# --- evaluate_samples and the CLI -------------------------------------------------------------
+
+
+def test_evaluate_samples_real_noise_and_collapse(classifier, digits):
+    real, test = digits.images("train")[:700], digits.images("test")
+    good = sq.evaluate_samples(test, real, classifier)
+    noise = np.random.default_rng(0).random(test.shape, dtype=np.float32)
+    bad = sq.evaluate_samples(noise, real, classifier)
+    assert bad["cfid"] > 10 * good["cfid"] and bad["kid_mean"] > good["kid_mean"]
+    assert good["precision"] > 0.7 and good["recall"] > 0.7 and bad["precision"] < 0.2
+    assert good["max_class_ratio"] < 2.0 and good["num_samples"] == len(test)
+    collapsed = digits.images("train")[digits.labels("train") == 3][:100]
+    result = sq.evaluate_samples(collapsed, real, classifier, num_real=500)
+    assert result["max_class_ratio"] > 9.0 and result["num_real"] == 500
+    assert result["floor_size"] == 100 and result["num_reference"] == 400  # floor at the samples' n
+    assert result["cfid"] > 10 * result["cfid_floor"] and result["precision_real"] > 0.7
+    with pytest.raises(ValueError, match="Too few images"):
+        sq.evaluate_samples(collapsed[:3], real, classifier)
+    report = sq.format_report(result)
+    assert "cFID" in report and "KID" in report and "precision" in report
+
+
+def test_cli_evaluate(classifier, cache_dir, digits, tmp_path, capsys):
+    path = tmp_path / "samples.npy"
+    np.save(path, digits.images("test"))
+    assert cli.main(["evaluate", str(path), "--dataset", "digits", "--cache-dir", str(cache_dir)]) == 0
+    out = capsys.readouterr().out
+    for name in ("cFID", "floor", "KID", "Inception score", "precision", "recall", "class histogram"):
+        assert name in out
+    np.save(path, digits.images("test") * 2 - 1)
+    assert cli.main(["evaluate", str(path), "--dataset", "digits", "--cache-dir", str(cache_dir)]) == 2
+    assert "(x + 1) / 2" in capsys.readouterr().err
