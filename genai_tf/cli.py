@@ -1,4 +1,4 @@
-"""The ``genai-tf`` command: ``doctor``, ``train``, ``sample`` and ``student``.
+"""The ``genai-tf`` command: ``doctor``, ``train``, ``sample``, ``evaluate`` and ``student``.
 
 For instructors pre-training checkpoints before a class, for a room's set-up check, and for
 the benchmarks::
@@ -6,6 +6,8 @@ the benchmarks::
     genai-tf doctor
     genai-tf train vae --dataset mnist --epochs 30 --output checkpoints/vae
     genai-tf sample checkpoints/vae --num 64 --output samples.npy
+    genai-tf evaluate samples.npy --dataset mnist
+    genai-tf sample checkpoints/cvae --num 10 --labels 0,1,2,3,4,5,6,7,8,9 --output digits.npy
     genai-tf student notebooks/*.ipynb --output student/
 """
 
@@ -13,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 
@@ -26,41 +26,14 @@ def _quiet_tensorflow():
 def doctor(args) -> int:
     """Print versions, devices and offline datasets, then train a tiny VAE for ~5 s."""
     _quiet_tensorflow()
-    import keras
-    import numpy as np
-    import tensorflow as tf
+    from genai_tf import doctor as setup_check
 
-    import genai_tf
-    from genai_tf import config, data
-    from genai_tf.models import recipe
-
-    print(f"genai_tf   {genai_tf.__version__}")
-    print(f"python     {platform.python_version()}")
-    print(f"tensorflow {tf.__version__}")
-    print(f"keras      {keras.__version__}")
-    print(f"numpy      {np.__version__}")
-    print(f"profile    {config.get_profile()}")
-    devices = tf.config.list_physical_devices()
-    print("devices    " + ", ".join(f"{d.device_type}:{d.name.split(':')[-1]}" for d in devices))
-    print("datasets available offline:")
-    for name in data.DATASETS:
-        ok, how = data.available_offline(name)
-        print(f"  [{'x' if ok else ' '}] {name:<14} {how}")
-
+    report = setup_check.environment_report()
+    print(setup_check.format_report(report))
     print("training smoke test: conv VAE on digits ...", flush=True)
-    start = time.perf_counter()
-    digits = data.load_dataset("digits", batch_size=64, binarize="dynamic", seed=0)
-    model = recipe("vae").build(digits.image_shape, 8, 0)
-    first = model.evaluate(digits.validation, verbose=0, return_dict=True)["loss"]
-    epochs = 0
-    while time.perf_counter() - start < 5.0 and epochs < 20:
-        model.fit(digits.train, epochs=1, verbose=0)
-        epochs += 1
-    last = model.evaluate(digits.validation, verbose=0, return_dict=True)["loss"]
-    seconds = time.perf_counter() - start
-    ok = bool(np.isfinite(last) and last < first)
-    print(f"  {epochs} epochs in {seconds:.1f} s; validation loss {first:.1f} -> {last:.1f} nats "
-          f"[{'OK' if ok else 'FAILED: the loss did not go down'}]")
+    result = setup_check.training_smoke_test(seconds=5.0)
+    print(setup_check.format_training(result))
+    ok = result["ok"] and not report["problems"]
     print("doctor: all checks passed" if ok else "doctor: a check failed")
     return 0 if ok else 1
 
@@ -79,7 +52,8 @@ def train(args) -> int:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     fit_callbacks, log_dir = callbacks.training_callbacks(
-        "cli", args.family, sample_images=dataset.images("validation")[:16], root=output / "logs")
+        "cli", args.family, root=output / "logs",
+        sample_images=dataset.images("validation")[:16] if family.reconstructs else None)
     print(f"training {args.family} ({family.description}) on {args.dataset} "
           f"{dataset.image_shape}, latent_dim={latent_dim}, {args.epochs} epochs")
     model.fit(dataset.train, validation_data=dataset.validation, epochs=args.epochs,
@@ -98,7 +72,10 @@ def sample(args) -> int:
     import numpy as np
 
     import genai_tf.models.autoencoder  # noqa: F401  (registers the classes for loading)
+    import genai_tf.models.cvae  # noqa: F401
+    import genai_tf.models.gan  # noqa: F401
     import genai_tf.models.vae  # noqa: F401
+    import genai_tf.models.vaegan  # noqa: F401
 
     path = Path(args.model_dir)
     path = path / "model.keras" if path.is_dir() else path
@@ -109,9 +86,17 @@ def sample(args) -> int:
     model = keras.models.load_model(path)
     if not hasattr(model, "generate"):
         print(f"error: {type(model).__name__} is not a generative model (it has no generate()); "
-              f"sample from a vae checkpoint instead.", file=sys.stderr)
+              f"sample from a vae, gan, dcgan, cvae or vaegan checkpoint instead.", file=sys.stderr)
         return 2
-    images = np.asarray(model.generate(args.num, seed=args.seed), dtype="float32")
+    extra = {}
+    if args.labels is not None:
+        if not hasattr(model, "num_classes"):
+            print(f"error: --labels needs a conditional model (cvae); {type(model).__name__} is not one.",
+                  file=sys.stderr)
+            return 2
+        labels = [int(value) for value in args.labels.split(",")]
+        extra["labels"] = labels * args.num if len(labels) == 1 else labels
+    images = np.asarray(model.generate(args.num, seed=args.seed, **extra), dtype="float32")
     np.save(args.output, images)
     print(f"wrote {images.shape} float32 images in [{images.min():.3f}, {images.max():.3f}] to {args.output}")
     return 0
@@ -126,6 +111,30 @@ def student(args) -> int:
         target = output / Path(notebook).name
         count = make_student_version(notebook, target)
         print(f"{target}: {count} solution cells replaced by stubs")
+    return 0
+
+
+def evaluate(args) -> int:
+    """Score generated images (a ``.npy``) against the dataset's test split: cFID, KID, IS, P/R."""
+    _quiet_tensorflow()
+    import numpy as np
+
+    from genai_tf import data, sample_quality
+
+    samples = sample_quality.check_images(np.load(args.samples))  # (N, H, W, C) in [0, 1]
+    height, width = samples.shape[1:3]
+    if height != width:
+        raise ValueError(f"The samples are {height}x{width}; only square images are supported.")
+    # seed 0: the split the classifier was trained with, so its test images stay unseen.
+    real = data.load_dataset(args.dataset, image_size=height, seed=0)
+    if tuple(samples.shape[1:]) != real.image_shape:
+        raise ValueError(f"The samples have shape {samples.shape}, but {args.dataset} images at "
+                         f"that size are {real.image_shape}: generate (N, "
+                         f"{', '.join(map(str, real.image_shape))}) images, or pick the right --dataset.")
+    classifier = sample_quality.load_classifier(args.dataset, real.image_shape, cache_dir=args.cache_dir)
+    results = sample_quality.evaluate_samples(samples, real.images("test"), classifier,
+                                              num_real=args.num_real, seed=args.seed)
+    print(sample_quality.format_report(results))
     return 0
 
 
@@ -152,16 +161,26 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("--num", type=int, default=64)
     sampler.add_argument("--output", required=True, help="FILE.npy, float32 (N, H, W, C) in [0, 1]")
     sampler.add_argument("--seed", type=int, default=0)
+    sampler.add_argument("--labels", default=None,
+                         help="conditional models: one class for all samples (e.g. 3) or one per sample (0,1,2,...)")
 
     students = commands.add_parser("student", help="write notebooks with the solutions removed")
     students.add_argument("notebooks", nargs="+", help="notebooks/NN_topic.ipynb ...")
     students.add_argument("--output", required=True, help="folder for the student copies")
+    evaluator = commands.add_parser("evaluate", help="score generated images: cFID, KID, IS, precision/recall")
+    evaluator.add_argument("samples", help="SAMPLES.npy, float32 (N, H, W, C) in [0, 1]")
+    evaluator.add_argument("--dataset", required=True, help="digits, mnist, fashion_mnist or cifar10")
+    evaluator.add_argument("--num-real", type=int, default=None, help="cap the real test images")
+    evaluator.add_argument("--seed", type=int, default=0)
+    evaluator.add_argument("--cache-dir", default=None,
+                           help="classifier cache (default $GENAI_TF_CACHE_DIR or ~/.cache/genai_tf)")
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"doctor": doctor, "train": train, "sample": sample, "student": student}
+    handlers = {"doctor": doctor, "train": train, "sample": sample, "student": student,
+                "evaluate": evaluate}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError) as error:

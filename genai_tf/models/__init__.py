@@ -1,4 +1,4 @@
-"""Model families, one file each: ``autoencoder``, ``vae``, ``gan``.
+"""Model families, one file each: ``autoencoder``, ``vae``, ``gan``, ``cvae``, ``vaegan``.
 
 ``RECIPES`` maps each family name used by the CLI and the benchmarks to how it is built
 and trained by default, so the command line, benchmarks and notebooks agree.
@@ -51,12 +51,32 @@ def _gan(builder_name):
     return build
 
 
+def _cvae(image_shape, latent_dim, seed):
+    from genai_tf.models.cvae import build_conv_cvae
+
+    model = build_conv_cvae(image_shape, latent_dim=latent_dim, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+def _vaegan(image_shape, latent_dim, seed):
+    from genai_tf.models.vaegan import build_vaegan
+
+    model = build_vaegan(image_shape, latent_dim=latent_dim, seed=seed)
+    model.compile(e_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    return model
+
+
 RECIPES: dict[str, Recipe] = {
     "autoencoder": Recipe(_autoencoder, 16, None, "convolutional autoencoder, squared error"),
     "vae": Recipe(_vae, 32, "dynamic", "convolutional VAE, Bernoulli decoder, dynamically binarized data"),
     "gan": Recipe(_gan("build_mlp_gan"), 100, None, "classic MLP GAN, non-saturating loss",
                   reconstructs=False),
     "dcgan": Recipe(_gan("build_dcgan"), 64, None, "DCGAN, non-saturating loss", reconstructs=False),
+    "cvae": Recipe(_cvae, 16, "dynamic", "conditional conv VAE (label into encoder and decoder)",
+                   reconstructs=False),
+    "vaegan": Recipe(_vaegan, 32, None, "VAE-GAN, reconstruction in discriminator features"),
 }
 
 
