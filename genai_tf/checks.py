@@ -82,8 +82,8 @@ def bernoulli_nll(function) -> CheckResult:
     big = np.full((1, 2, 2, 1), 60.0, "float32")
     cases = [(images, logits), (np.zeros_like(big), big)]
     expected = []
-    for x, l in cases:
-        log_p, log_not_p = -np.logaddexp(0.0, -l.astype("float64")), -np.logaddexp(0.0, l.astype("float64"))
+    for x, logit in cases:
+        log_p, log_not_p = -np.logaddexp(0.0, -logit.astype("float64")), -np.logaddexp(0.0, logit.astype("float64"))
         expected.append(-np.sum(x * log_p + (1 - x) * log_not_p, axis=(1, 2, 3)))
     return _run("bernoulli_nll", function, cases, expected,
                 "work on logits: max(l,0) − l·x + log(1+exp(−|l|)) avoids log(0) when σ(l) rounds to 1.")
@@ -136,3 +136,200 @@ def value_in_range(name, value, low, high, hint) -> CheckResult:
         return CheckResult(name, True, f"{value:.4g} is in [{low:.4g}, {high:.4g}].")
     return CheckResult(name, False, f"{value:.4g} is outside [{low:.4g}, {high:.4g}]. Hint: {hint}")
 
+
+
+def num_pixels(function) -> CheckResult:
+    """Check ``function(image_shape) -> D``, the number of pixel values H·W·C (notebook 00)."""
+    cases = [((28, 28, 1),), ((32, 32, 3),), ((8, 8, 1),)]
+    expected = [784, 3072, 64]
+    return _run("num_pixels", function, cases, expected,
+                "multiply height, width and channels: math.prod(image_shape).", rtol=0, atol=0)
+
+
+def digits_split_sizes(function) -> CheckResult:
+    """Check ``function(seed, validation_fraction) -> (train, validation, test)`` sizes of ``digits``.
+
+    The expected sizes follow the split documented in :func:`genai_tf.data.load_dataset`:
+    test = round(0.15 · 1797) = 270, validation = round(fraction · 1527), train = the rest.
+    """
+    cases = [(0, 0.1), (7, 0.25)]
+    expected = []
+    for _, fraction in cases:
+        validation = round(fraction * (1797 - 270))
+        expected.append([1797 - 270 - validation, validation, 270])
+    return _run("digits_split_sizes", lambda seed, fraction: np.asarray(function(seed, fraction)),
+                cases, expected, "load with data.load_dataset('digits', seed=..., "
+                "validation_fraction=...) and count the examples of each split.", rtol=0, atol=0)
+
+
+def profile_switch(function) -> CheckResult:
+    """Check ``function(profile, task)``: runs ``task()`` under ``GENAI_TF_PROFILE=profile``.
+
+    It must return ``task()``'s value and leave the environment as it found it afterwards,
+    even when ``task`` raises (notebook 00).
+    """
+    import os
+
+    from genai_tf import config
+
+    name = "profile_switch"
+    saved = os.environ.get(config.PROFILE_ENV)
+
+    def restored():
+        return os.environ.get(config.PROFILE_ENV) == saved
+
+    def pick():
+        return config.pick(full="full value", smoke="smoke value")
+
+    try:
+        for profile in ("smoke", "full"):
+            try:
+                got = function(profile, pick)
+            except NotImplementedError:
+                return CheckResult(name, False, "not implemented yet: replace the `raise NotImplementedError`.")
+            except Exception as error:  # e.g. os.environ[...] = None when it was unset
+                return CheckResult(name, False, f"raised {type(error).__name__}: {error}. Hint: "
+                                   "os.environ only holds strings; to restore an unset variable, "
+                                   "delete it (os.environ.pop(name, None)).")
+            if got != f"{profile} value":
+                return CheckResult(name, False, f"under {profile!r}, config.pick returned {got!r}. "
+                                   f"Hint: set os.environ[{config.PROFILE_ENV!r}] before calling task().")
+            if not restored():
+                return CheckResult(name, False, f"after the {profile!r} run, {config.PROFILE_ENV} is "
+                                   f"{os.environ.get(config.PROFILE_ENV)!r}, not {saved!r} as before. "
+                                   "Hint: save the old value and put it back (or delete the "
+                                   "variable if it was unset).")
+
+        def fails():
+            raise KeyError("task failed")
+
+        # Raise under a profile other than the current one (CI already runs under "smoke"),
+        # so a profile that is not restored after the error is visible.
+        try:
+            function("full" if saved == "smoke" else "smoke", fails)
+        except KeyError:
+            pass
+        else:
+            return CheckResult(name, False, "an error inside task() was swallowed; let it propagate.")
+        if not restored():
+            return CheckResult(name, False, "when task() raises, the profile is not restored. "
+                               "Hint: restore it in a `finally:` block.")
+        return CheckResult(name, True, "switches the profile, returns task()'s value, and restores "
+                           "the environment, also after an error.")
+    finally:
+        if saved is None:
+            os.environ.pop(config.PROFILE_ENV, None)
+        else:
+            os.environ[config.PROFILE_ENV] = saved
+
+
+def active_units(function) -> CheckResult:
+    """Check ``function(z_means (N, latent_dim), threshold) -> count`` of active latent units.
+
+    A unit u is active when Cov_x(E_q[z_u]) > threshold, i.e. the variance over examples of
+    its posterior mean (Burda et al., 2016; notebook 02, exercise 4). The cases separate the
+    variance from the standard deviation and from the uncentred second moment.
+    """
+    rng = _rng(6)
+    spreads = np.array([1.0, 0.5, 0.05, 0.0, 0.2, 0.001])  # standard deviation of each unit
+    offsets = np.array([0.0, 2.0, -1.5, 0.7, 0.0, 3.0])     # non-zero means, as encoders give
+    z_means = (rng.standard_normal((2000, 6)) * spreads + offsets).astype("float32")
+    cases = [(z_means, 0.01), (z_means, 0.1)]
+    expected = [np.sum(np.var(z_means.astype("float64"), axis=0) > threshold)
+                for _, threshold in cases]
+    return _run("active_units", function, cases, expected,
+                "take the variance over examples (axis 0) of each unit's posterior mean, "
+                "not its standard deviation or mean square, and count those above threshold.",
+                rtol=0, atol=0)
+
+
+def discriminator_loss(function) -> CheckResult:
+    """Check ``function(real_logits, fake_logits) -> (batch,)`` against Eq. (GAN.2), on logits.
+
+    Includes logits of ±100, where log(sigmoid(l)) computed naively gives log 0 = -inf.
+    """
+    rng = _rng(6)
+    cases = [
+        (rng.normal(scale=3.0, size=(5, 1)).astype("float32"),
+         rng.normal(scale=3.0, size=(5, 1)).astype("float32")),
+        (np.array([[100.0], [-100.0], [0.0]], "float32"), np.array([[-100.0], [100.0], [0.0]], "float32")),
+    ]
+    expected = [np.logaddexp(0.0, -r.astype("float64")).reshape(-1)
+                + np.logaddexp(0.0, f.astype("float64")).reshape(-1) for r, f in cases]
+    return _run("discriminator_loss", function, cases, expected,
+                "−log σ(l_real) − log(1 − σ(l_fake)) = softplus(−l_real) + softplus(l_fake); "
+                "return one value per example, shape (batch,).")
+
+
+def generator_nonsaturating_loss(function) -> CheckResult:
+    """Check ``function(fake_logits) -> (batch,)`` against −log D(G(z)), Eq. (GAN.6), on logits."""
+    rng = _rng(7)
+    cases = [(rng.normal(scale=3.0, size=(6, 1)).astype("float32"),),
+             (np.array([[-100.0], [100.0]], "float32"),)]
+    expected = [np.logaddexp(0.0, -f.astype("float64")).reshape(-1) for (f,) in cases]
+    return _run("generator_nonsaturating_loss", function, cases, expected,
+                "−log σ(l) = softplus(−l); at l = −100 the answer is 100, not inf.")
+
+
+def optimal_discriminator(function) -> CheckResult:
+    """Check ``function(x, mean_data, std_data, mean_model, std_model) -> D*(x)``, Eq. (GAN.3).
+
+    The two densities are 1-D Gaussians. Includes far-tail points where both densities
+    underflow to 0, so p_data / (p_data + p_g) must be computed in log space.
+    """
+    from scipy import stats
+
+    def reference(x, m1, s1, m2, s2):
+        return special.expit(stats.norm.logpdf(x, m1, s1) - stats.norm.logpdf(x, m2, s2))
+
+    cases = [(np.linspace(-3.0, 4.0, 15), 0.0, 1.0, 1.5, 0.7),
+             (np.array([-2.0, 0.0, 2.0]), 1.0, 1.0, 1.0, 1.0),
+             (np.array([-40.0, 40.0]), 0.0, 1.0, 1.5, 0.7)]
+    expected = [reference(*case) for case in cases]
+    return _run("optimal_discriminator", function, cases, expected,
+                "D* = p_data / (p_data + p_g) = sigmoid(log p_data − log p_g): use log densities "
+                "(scipy.stats.norm.logpdf) so far-tail points don't give 0 / 0.")
+
+
+def feature_reconstruction_nll(function) -> CheckResult:
+    """Check ``function(real_features, reconstructed_features) -> (batch,)`` against Eq. (VAEGAN.2).
+
+    −log N(Dis_l(x); Dis_l(x̃), I) without its constant: ½ Σ_j (Dis_l(x)_j − Dis_l(x̃)_j)², summed
+    over every non-batch axis (the cases include flat features and (batch, h, w, c) maps).
+    """
+    rng = _rng(8)
+    cases = [(rng.normal(size=(4, 6)).astype("float32"), rng.normal(size=(4, 6)).astype("float32")),
+             (rng.normal(size=(3, 2, 2, 5)).astype("float32"),
+              rng.normal(size=(3, 2, 2, 5)).astype("float32"))]
+    expected = [0.5 * np.sum((a.astype("float64") - b) ** 2, axis=tuple(range(1, a.ndim)))
+                for a, b in cases]
+    return _run("feature_reconstruction_nll", function, cases, expected,
+                "½ Σ (real − reconstructed)² over every axis but the batch axis; the Gaussian's "
+                "½ log 2π per feature is a constant and is dropped.")
+
+
+def conditional_elbo(function) -> CheckResult:
+    """Check ``function(images, logits, z_mean, z_log_var) -> (batch,)``, a one-sample Eq. (CVAE.1).
+
+    ELBO = log p(x | z, y) − KL(q(z | x, y) ‖ N(0, I)) with a Bernoulli decoder on ``logits``
+    (Eq. AE.2) and the closed-form KL (Eq. VAE.4); the label y enters through the networks that
+    produced the tensors. Includes logits of ±60, where log σ(l) computed naively is log 0.
+    """
+    rng = _rng(9)
+
+    def case(batch, logit_scale):
+        return (rng.uniform(size=(batch, 4, 4, 1)).astype("float32"),
+                rng.normal(scale=logit_scale, size=(batch, 4, 4, 1)).astype("float32"),
+                rng.normal(size=(batch, 3)).astype("float32"),
+                rng.normal(scale=0.5, size=(batch, 3)).astype("float32"))
+
+    cases = [case(5, 2.0), case(2, 60.0)]
+    expected = []
+    for images, logits, z_mean, z_log_var in cases:
+        x, logit = images.astype("float64"), logits.astype("float64")
+        log_px = -np.sum(x * np.logaddexp(0.0, -logit) + (1 - x) * np.logaddexp(0.0, logit), axis=(1, 2, 3))
+        kl = 0.5 * np.sum(z_mean**2 + np.exp(z_log_var) - z_log_var - 1.0, axis=-1)
+        expected.append(log_px - kl)
+    return _run("conditional_elbo", function, cases, expected,
+                "ELBO = −(Bernoulli NLL on logits, summed over pixels) − ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1); "
+                "mind the sign: the ELBO is a log-likelihood bound (negative), not a loss.")
