@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import math
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -35,10 +36,13 @@ def runs_root() -> Path:
 
 def run_directory(notebook: str, run_name: str | None = None, root: str | os.PathLike | None = None) -> Path:
     """A new folder ``<root>/<notebook>/<run_name or timestamp>`` for one training run."""
-    stamp = run_name or datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    path = Path(root) if root is not None else runs_root()
-    path = path / notebook / stamp
-    path.mkdir(parents=True, exist_ok=True)
+    stamp = run_name or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    parent = (Path(root) if root is not None else runs_root()) / notebook
+    path, suffix = parent / stamp, 1
+    while path.exists():  # never mix two runs' event files
+        suffix += 1
+        path = parent / f"{stamp}-{suffix}"
+    path.mkdir(parents=True)
     return path
 
 
@@ -147,3 +151,45 @@ def training_callbacks(notebook, model_name, sample_images=None, num_samples=64,
         NaNGuard(),
     ]
     return callbacks, log_dir
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop ``fit()`` once ``seconds`` of training time are spent, checked after every batch.
+
+    Use it to give two models the same time budget (notebook 04: VAE vs VAE-GAN), with a
+    large ``epochs`` cap in ``fit()``. ``clock="wall"`` counts elapsed time; ``clock="cpu"``
+    counts this process's CPU time (all its threads, so up to cores × wall time), which does
+    not depend on what else runs on a shared machine. After training, ``wall_seconds``,
+    ``cpu_seconds``, ``steps`` and ``epochs`` say what the run took.
+    """
+
+    CLOCKS = ("wall", "cpu")
+
+    def __init__(self, seconds, clock="wall"):
+        super().__init__()
+        if clock not in self.CLOCKS:
+            raise ValueError(f"clock={clock!r}; use one of {self.CLOCKS}.")
+        self.seconds = float(seconds)
+        self.clock = clock
+        self.wall_seconds = self.cpu_seconds = 0.0
+        self.steps = self.epochs = 0
+
+    def _now(self):
+        return time.perf_counter(), time.process_time()
+
+    def on_train_begin(self, logs=None):
+        self._start = self._now()
+        self.steps = self.epochs = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        wall, cpu = (now - start for now, start in zip(self._now(), self._start))
+        self.wall_seconds, self.cpu_seconds = wall, cpu
+        if (cpu if self.clock == "cpu" else wall) >= self.seconds:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.wall_seconds, self.cpu_seconds = (now - start for now, start in zip(self._now(), self._start))

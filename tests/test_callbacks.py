@@ -1,0 +1,207 @@
+"""Tests of genai_tf.callbacks: run folders, TensorBoard scalars and images, the NaN guard."""
+
+import glob
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from genai_tf import callbacks
+from genai_tf.models.autoencoder import build_dense_autoencoder
+from genai_tf.models.vae import build_conv_vae
+
+pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+
+IMAGE_SHAPE = (28, 28, 1)
+RECONSTRUCTIONS_TAG = "reconstructions (left: input, right: output)"
+
+
+def tiny_vae(seed=0):
+    model = build_conv_vae(IMAGE_SHAPE, latent_dim=2, filters=(8, 16), dense_units=32, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+def read_events(folder):
+    """{tag: {step: summary value}} from every event file in ``folder``."""
+    files = sorted(glob.glob(os.path.join(str(folder), "events.out.tfevents.*")))
+    assert files, f"no event file in {folder}"
+    found = defaultdict(dict)
+    for path in files:
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                found[value.tag][event.step] = value
+    return found
+
+
+def decode_image(value):
+    """The image of a ``tf.summary.image`` value: uint8 (H, W, C)."""
+    width, height, png = value.tensor.string_val[:3]
+    image = tf.io.decode_png(png).numpy()
+    assert image.shape[:2] == (int(height), int(width))
+    return image
+
+
+def scalar(value):
+    return float(tf.make_ndarray(value.tensor))
+
+
+@pytest.fixture
+def images():
+    rng = np.random.default_rng(0)
+    return rng.uniform(size=(3, *IMAGE_SHAPE)).astype("float32")
+
+
+# --- tile_images -------------------------------------------------------------------------
+
+
+def test_tile_images_layout_row_by_row():
+    tiles = np.stack([np.full((2, 3, 1), index + 1, np.uint8) for index in range(5)])
+    grid = callbacks.tile_images(tiles)  # 5 images → 3 columns, 2 rows
+    assert grid.shape == (4, 9, 1) and grid.dtype == np.uint8
+    for index in range(5):
+        row, column = divmod(index, 3)
+        np.testing.assert_array_equal(grid[2 * row:2 * row + 2, 3 * column:3 * column + 3], index + 1)
+    np.testing.assert_array_equal(grid[2:4, 6:9], 0)  # the empty slot stays black
+    narrow = callbacks.tile_images(tiles, columns=2)
+    assert narrow.shape == (6, 6, 1)
+    assert narrow[4, 0, 0] == 5 and narrow[4, 3, 0] == 0
+    square = callbacks.tile_images(np.zeros((4, 5, 5, 3), "float32"))
+    assert square.shape == (10, 10, 3)
+
+
+# --- run folders -------------------------------------------------------------------------
+
+
+def test_runs_root_follows_the_environment_and_the_notebooks_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(callbacks.RUNS_ENV, str(tmp_path / "elsewhere"))
+    assert callbacks.runs_root() == tmp_path / "elsewhere"
+
+    monkeypatch.delenv(callbacks.RUNS_ENV)
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    monkeypatch.chdir(project / "notebooks")
+    assert callbacks.runs_root() == project / "runs"
+    monkeypatch.chdir(project)
+    assert callbacks.runs_root() == project / "runs"
+    other = tmp_path / "other" / "notebooks"  # no pyproject.toml above it
+    other.mkdir(parents=True)
+    monkeypatch.chdir(other)
+    assert callbacks.runs_root() == other / "runs"
+
+
+def test_run_directory_is_created_under_the_notebook(tmp_path):
+    path = callbacks.run_directory("01_autoencoder", "first", root=tmp_path)
+    assert path == tmp_path / "01_autoencoder" / "first" and path.is_dir()
+    stamped = callbacks.run_directory("01_autoencoder", root=tmp_path)
+    assert stamped.parent == tmp_path / "01_autoencoder" and stamped.is_dir() and stamped != path
+
+
+# --- SampleGrid --------------------------------------------------------------------------
+
+
+def test_sample_grid_logs_seeded_samples_and_reconstructions(tmp_path, images):
+    model = tiny_vae()
+    grid = callbacks.SampleGrid(tmp_path, num_samples=4, images=images, seed=5, every=2)
+    grid.set_model(model)
+    for epoch in range(3):
+        grid.on_epoch_end(epoch)
+    grid.on_train_end()
+
+    events = read_events(tmp_path / "images")
+    assert set(events) == {"samples", RECONSTRUCTIONS_TAG}
+    assert set(events["samples"]) == {0, 2} and set(events[RECONSTRUCTIONS_TAG]) == {0, 2}
+
+    samples = decode_image(events["samples"][2])
+    assert samples.shape == (56, 56, 1)  # 4 samples, 2 × 2
+    expected = callbacks.tile_images(model.generate(4, seed=5))
+    np.testing.assert_allclose(samples / 255.0, expected, atol=1.0 / 255 + 1e-6)
+    # the same latents every epoch: the grid only changes when the model does
+    np.testing.assert_array_equal(decode_image(events["samples"][0]), samples)
+
+    pairs = decode_image(events[RECONSTRUCTIONS_TAG][0])
+    assert pairs.shape == (56, 112, 1)  # 3 (input | output) pairs of 28 × 56, 2 columns
+    np.testing.assert_allclose(pairs[:28, :28, 0] / 255.0, images[0, ..., 0], atol=1.0 / 255 + 1e-6)
+    reconstruction = np.asarray(model(images[:1]))[0, ..., 0]
+    np.testing.assert_allclose(pairs[:28, 28:56, 0] / 255.0, reconstruction, atol=1.0 / 255 + 1e-6)
+
+
+def test_sample_grid_on_a_model_without_generate_logs_reconstructions_only(tmp_path, images):
+    model = build_dense_autoencoder(IMAGE_SHAPE, latent_dim=2, hidden_units=(8,), seed=0)
+    grid = callbacks.SampleGrid(tmp_path, num_samples=4, images=images)
+    grid.set_model(model)
+    grid.on_epoch_end(0)
+    grid.on_train_end()
+    events = read_events(tmp_path / "images")
+    assert set(events) == {RECONSTRUCTIONS_TAG}
+
+
+# --- training_callbacks: one real fit ------------------------------------------------------
+
+
+def test_training_callbacks_write_scalars_and_images_for_every_term(tmp_path, monkeypatch):
+    monkeypatch.setenv(callbacks.RUNS_ENV, str(tmp_path / "runs"))
+    rng = np.random.default_rng(1)
+    train = rng.uniform(size=(64, *IMAGE_SHAPE)).astype("float32")
+    validation = rng.uniform(size=(32, *IMAGE_SHAPE)).astype("float32")
+    model = tiny_vae()
+    fit_callbacks, log_dir = callbacks.training_callbacks(
+        "99_test", "vae", sample_images=validation[:4], num_samples=4)
+
+    log_dir = Path(log_dir)
+    assert log_dir.parent == tmp_path / "runs" / "99_test"
+    assert log_dir.name.endswith("-vae") and log_dir.is_dir()
+    kinds = {type(callback) for callback in fit_callbacks}
+    assert kinds == {keras.callbacks.TensorBoard, callbacks.SampleGrid, callbacks.NaNGuard}
+
+    history = model.fit(train, validation_data=(validation,), batch_size=32, epochs=2, verbose=0,
+                        callbacks=fit_callbacks).history
+    for split, prefix in (("train", ""), ("validation", "val_")):
+        events = read_events(log_dir / split)
+        for name in model.loss_names:
+            tag = f"epoch_{name}"
+            assert set(events[tag]) == {0, 1}, (split, tag)
+            assert scalar(events[tag][1]) == pytest.approx(history[prefix + name][1], rel=1e-5)
+    images = read_events(log_dir / "images")
+    assert set(images["samples"]) == {0, 1} and set(images[RECONSTRUCTIONS_TAG]) == {0, 1}
+
+
+# --- NaNGuard ----------------------------------------------------------------------------
+
+
+def test_nan_guard_stops_training_on_nan_images():
+    model = tiny_vae()
+    bad = np.full((16, *IMAGE_SHAPE), np.nan, "float32")
+    with pytest.raises(FloatingPointError) as error:
+        model.fit(bad, batch_size=8, epochs=2, verbose=0, callbacks=[callbacks.NaNGuard()])
+    message = str(error.value)
+    named = re.match(r"'(\w+)' became nan at epoch 1, batch 1\.", message)
+    assert named and named.group(1) in model.loss_names, message  # every logged term is watched
+    assert "learning rate" in message
+    assert model.stop_training
+    with pytest.raises(FloatingPointError, match="'loss' became nan"):
+        model.fit(bad, batch_size=8, epochs=1, verbose=0, callbacks=[callbacks.NaNGuard(keys=("loss",))])
+
+
+def test_nan_guard_names_the_key_that_went_bad():
+    model = tiny_vae()
+    guard = callbacks.NaNGuard()
+    guard.set_model(model)
+    guard.on_epoch_begin(2)
+    guard.on_train_batch_end(0, {"loss": 1.0, "kl_loss": 0.5})  # finite: nothing happens
+    with pytest.raises(FloatingPointError) as error:
+        guard.on_train_batch_end(6, {"loss": 1.0, "kl_loss": float("inf")})
+    assert "'kl_loss' became inf at epoch 3, batch 7" in str(error.value)
+    assert "learning rate" in str(error.value)
+
+    only_loss = callbacks.NaNGuard(keys=("loss",))
+    only_loss.set_model(model)
+    only_loss.on_train_batch_end(0, {"loss": 1.0, "kl_loss": float("nan")})  # not watched
+    with pytest.raises(FloatingPointError, match="'loss'"):
+        only_loss.on_train_batch_end(1, {"loss": float("nan")})

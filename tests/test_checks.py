@@ -1,0 +1,284 @@
+"""Tests of genai_tf.checks: each self-check passes a correct answer and catches a typical mistake.
+
+A check's message must help: a failure shows a hint, a stub says "not implemented", and a
+shape mistake says which shape was expected.
+"""
+
+import math
+import os
+
+import numpy as np
+import pytest
+from scipy import special, stats
+from sklearn.decomposition import PCA
+
+from genai_tf import checks, config, data, losses
+
+
+def assert_passes(result):
+    assert isinstance(result, checks.CheckResult)
+    assert result and result.passed, result.message
+    assert repr(result).startswith(f"PASS {result.name}")
+
+
+def assert_fails(result, *fragments):
+    assert isinstance(result, checks.CheckResult)
+    assert not result and not result.passed
+    assert repr(result).startswith(f"FAIL {result.name}")
+    for fragment in fragments:
+        assert fragment in result.message, (fragment, result.message)
+
+
+def not_implemented(*args):
+    raise NotImplementedError
+
+
+# --- VAE and autoencoder terms ---------------------------------------------------------------
+
+
+def kl_without_minus_one(mean, log_var):
+    return 0.5 * np.sum(mean**2 + np.exp(log_var) - log_var, axis=-1)
+
+
+def test_gaussian_kl_check():
+    assert_passes(checks.gaussian_kl(losses.gaussian_kl))
+    assert_passes(checks.gaussian_kl(
+        lambda m, v: 0.5 * np.sum(m**2 + np.exp(v) - v - 1.0, axis=-1)))
+    assert_fails(checks.gaussian_kl(kl_without_minus_one), "Hint:", "− 1")
+    # σ² mistaken for log σ²
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = checks.gaussian_kl(lambda m, v: 0.5 * np.sum(m**2 + v - np.log(v) - 1, axis=-1))
+    assert_fails(result, "case 0", "Hint:")
+    assert_fails(checks.gaussian_kl(lambda m, v: 0.5 * np.sum(m**2 + np.exp(v) - v - 1.0)),
+                 "returned shape ()", "expected (2,)", "one value per example")
+    assert_fails(checks.gaussian_kl(not_implemented), "not implemented")
+
+
+def bce_on_probabilities(images, logits):
+    probabilities = special.expit(np.asarray(logits, "float32"))  # rounds to exactly 1 at l = 60
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_pixel = images * np.log(probabilities) + (1 - images) * np.log(1 - probabilities)
+    return -np.sum(per_pixel, axis=(1, 2, 3))
+
+
+def test_bernoulli_nll_check():
+    assert_passes(checks.bernoulli_nll(losses.bernoulli_nll))
+    assert_fails(checks.bernoulli_nll(bce_on_probabilities), "case 1", "inf", "Hint:", "logits")
+    assert_fails(checks.bernoulli_nll(lambda x, logits: -np.sum(
+        x * np.log(special.expit(logits)) + (1 - x) * np.log(1 - special.expit(logits)), axis=-1)),
+        "returned shape", "one value per example")
+    assert_fails(checks.bernoulli_nll(not_implemented), "not implemented")
+
+
+def test_gaussian_nll_check():
+    assert_passes(checks.gaussian_nll(losses.gaussian_nll))
+    assert_passes(checks.gaussian_nll(
+        lambda x, m, v: -np.sum(stats.norm.logpdf(x, m, math.exp(0.5 * v)), axis=(1, 2, 3))))
+
+    def without_log_2pi(x, m, v):
+        return np.sum(0.5 * ((x - m) ** 2 / math.exp(v) + v), axis=(1, 2, 3))
+
+    assert_fails(checks.gaussian_nll(without_log_2pi), "Hint:", "2πσ²")
+    assert_fails(checks.gaussian_nll(not_implemented), "not implemented")
+
+
+def test_reparameterize_check():
+    assert_passes(checks.reparameterize(lambda m, v, e: m + np.exp(0.5 * v) * e))
+    assert_fails(checks.reparameterize(lambda m, v, e: m + np.exp(v) * e), "Hint:", "σ = exp(½")
+    assert_fails(checks.reparameterize(not_implemented), "not implemented")
+
+
+def test_iwae_bound_check():
+    assert_passes(checks.iwae_bound(losses.iwae_bound))
+    assert_passes(checks.iwae_bound(lambda w: special.logsumexp(w, axis=0) - math.log(len(w))))
+
+    def naive(log_weights):
+        with np.errstate(divide="ignore"):
+            return np.log(np.mean(np.exp(np.asarray(log_weights, "float32")), axis=0))  # exp(-800) = 0
+
+    assert_fails(checks.iwae_bound(naive), "case 1", "-inf", "Hint:", "log-sum-exp")
+    # forgetting the 1/k
+    assert_fails(checks.iwae_bound(lambda w: special.logsumexp(w, axis=0)), "case 0", "Hint:")
+    assert_fails(checks.iwae_bound(lambda w: special.logsumexp(w) - math.log(len(w))),
+                 "returned shape ()", "expected (3,)")
+    assert_fails(checks.iwae_bound(not_implemented), "not implemented")
+
+
+def test_pca_mse_check():
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(100, 3, 3, 1)) @ np.ones((1, 1)) + 0.5
+    test = rng.normal(size=(30, 3, 3, 1)) + 0.5
+
+    def with_sklearn(train_images, test_images, latent_dim):
+        pca = PCA(latent_dim).fit(train_images.reshape(len(train_images), -1))
+        flat = test_images.reshape(len(test_images), -1)
+        return np.mean((flat - pca.inverse_transform(pca.transform(flat))) ** 2)
+
+    def centred_with_test_mean(train_images, test_images, latent_dim):
+        flat_train = train_images.reshape(len(train_images), -1)
+        flat = test_images.reshape(len(test_images), -1)
+        _, _, directions = np.linalg.svd(flat_train - flat_train.mean(0), full_matrices=False)
+        basis = directions[:latent_dim].T
+        mean = flat.mean(0)
+        return np.mean((flat - (mean + (flat - mean) @ basis @ basis.T)) ** 2)
+
+    assert_passes(checks.pca_mse(with_sklearn, train, test, 2))
+    assert_fails(checks.pca_mse(centred_with_test_mean, train, test, 2), "Hint:", "TRAIN mean")
+    assert_fails(checks.pca_mse(not_implemented, train, test, 2), "not implemented")
+
+
+def test_value_in_range_check():
+    assert_passes(checks.value_in_range("test_mse", 0.02, 0.0, 0.05, "train longer"))
+    assert_fails(checks.value_in_range("test_mse", 0.2, 0.0, 0.05, "train longer"),
+                 "outside", "Hint: train longer")
+    assert_fails(checks.value_in_range("test_mse", float("nan"), 0.0, 0.05, "train longer"), "Hint:")
+
+
+def test_a_learner_error_is_reported_with_the_hint():
+    def broken(mean, log_var):
+        return mean + "oops"
+
+    result = checks.gaussian_kl(broken)
+    assert_fails(result, "raised", "Hint:")
+
+
+# --- notebook 00 -------------------------------------------------------------------------
+
+
+def test_num_pixels_check():
+    assert_passes(checks.num_pixels(lambda shape: math.prod(shape)))
+    assert_fails(checks.num_pixels(lambda shape: shape[0] * shape[1]), "Hint:", "channels")
+    assert_fails(checks.num_pixels(not_implemented), "not implemented")
+
+
+def test_digits_split_sizes_check():
+    def sizes(seed, fraction):
+        loaded = data.load_dataset("digits", seed=seed, validation_fraction=fraction)
+        return [len(loaded.images(split)) for split in data.SPLITS]
+
+    assert_passes(checks.digits_split_sizes(sizes))
+
+    def validation_of_everything(seed, fraction):  # forgets the test split comes off first
+        validation = round(fraction * 1797)
+        return [1797 - 270 - validation, validation, 270]
+
+    assert_fails(checks.digits_split_sizes(validation_of_everything), "Hint:", "load_dataset")
+    assert_fails(checks.digits_split_sizes(not_implemented), "not implemented")
+
+
+@pytest.mark.parametrize("starting_profile", [None, "smoke", "full"])
+def test_profile_switch_check(starting_profile, monkeypatch):
+    """Whatever profile is active when the check runs (CI runs under smoke), mistakes show."""
+    if starting_profile is None:
+        monkeypatch.delenv(config.PROFILE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(config.PROFILE_ENV, starting_profile)
+    before = os.environ.get(config.PROFILE_ENV)
+
+    def correct(profile, task):
+        saved = os.environ.get(config.PROFILE_ENV)
+        os.environ[config.PROFILE_ENV] = profile
+        try:
+            return task()
+        finally:
+            restore(saved)
+
+    def restore(saved):
+        if saved is None:
+            os.environ.pop(config.PROFILE_ENV, None)
+        else:
+            os.environ[config.PROFILE_ENV] = saved
+
+    def no_finally(profile, task):
+        saved = os.environ.get(config.PROFILE_ENV)
+        os.environ[config.PROFILE_ENV] = profile
+        value = task()
+        restore(saved)
+        return value
+
+    def restores_none(profile, task):
+        saved = os.environ.get(config.PROFILE_ENV)
+        os.environ[config.PROFILE_ENV] = profile
+        try:
+            return task()
+        finally:
+            os.environ[config.PROFILE_ENV] = saved  # TypeError when it was unset
+
+    def never_restores(profile, task):
+        os.environ[config.PROFILE_ENV] = profile
+        return task()
+
+    def ignores_profile(profile, task):
+        return task()
+
+    assert_passes(checks.profile_switch(correct))
+    assert_fails(checks.profile_switch(no_finally), "finally")
+    assert_fails(checks.profile_switch(never_restores), "Hint:", "put it back")
+    assert_fails(checks.profile_switch(ignores_profile), "Hint:", "os.environ")
+    assert_fails(checks.profile_switch(not_implemented), "not implemented")
+    if starting_profile is None:
+        assert_fails(checks.profile_switch(restores_none), "raised TypeError", "Hint:", "pop")
+    else:
+        assert_passes(checks.profile_switch(restores_none))
+    # whatever the learner did, the check leaves the environment as it found it
+    assert os.environ.get(config.PROFILE_ENV) == before
+
+
+# --- notebook 02 exercise and GAN terms --------------------------------------------------------
+
+
+def test_active_units_check():
+    assert_passes(checks.active_units(lambda z, threshold: int(np.sum(np.var(z, axis=0) > threshold))))
+    assert_fails(checks.active_units(lambda z, threshold: int(np.sum(np.std(z, axis=0) > threshold))),
+                 "Hint:", "variance")
+    assert_fails(checks.active_units(lambda z, threshold: int(np.sum(np.mean(z**2, axis=0) > threshold))),
+                 "Hint:")
+    assert_fails(checks.active_units(not_implemented), "not implemented")
+
+
+def naive_log_sigmoid(logits):
+    with np.errstate(divide="ignore"):
+        return np.log(special.expit(np.asarray(logits, "float32")))
+
+
+def test_discriminator_loss_check():
+    assert_passes(checks.discriminator_loss(losses.discriminator_loss))
+
+    def naive(real, fake):
+        with np.errstate(divide="ignore"):
+            value = -naive_log_sigmoid(real) - np.log(1.0 - special.expit(np.asarray(fake, "float32")))
+        return value.reshape(-1)
+
+    assert_fails(checks.discriminator_loss(naive), "case 1", "inf", "Hint:", "softplus")
+    assert_fails(checks.discriminator_loss(lambda r, f: np.mean(losses.discriminator_loss(r, f))),
+                 "returned shape ()", "one value per example")
+    assert_fails(checks.discriminator_loss(not_implemented), "not implemented")
+
+
+def test_generator_nonsaturating_loss_check():
+    assert_passes(checks.generator_nonsaturating_loss(losses.generator_nonsaturating_loss))
+    assert_fails(checks.generator_nonsaturating_loss(lambda logits: -naive_log_sigmoid(logits).reshape(-1)),
+                 "case 1", "inf", "Hint:", "softplus")
+    assert_fails(checks.generator_nonsaturating_loss(losses.generator_minimax_loss), "case 0", "Hint:")
+    assert_fails(checks.generator_nonsaturating_loss(not_implemented), "not implemented")
+
+
+def test_optimal_discriminator_check():
+    def in_log_space(x, m1, s1, m2, s2):
+        return special.expit(stats.norm.logpdf(x, m1, s1) - stats.norm.logpdf(x, m2, s2))
+
+    def density_ratio(x, m1, s1, m2, s2):  # 0 / 0 in the far tails
+        p, q = stats.norm.pdf(x, m1, s1), stats.norm.pdf(x, m2, s2)
+        with np.errstate(invalid="ignore"):
+            return p / (p + q)
+
+    assert_passes(checks.optimal_discriminator(in_log_space))
+    assert_fails(checks.optimal_discriminator(density_ratio), "case 2", "nan", "Hint:", "log")
+    assert_fails(checks.optimal_discriminator(lambda x, m1, s1, m2, s2: np.full_like(x, 0.5)), "case 0")
+    assert_fails(checks.optimal_discriminator(not_implemented), "not implemented")
+
+
+@pytest.mark.parametrize("name", ["gaussian_kl", "bernoulli_nll", "gaussian_nll", "iwae_bound"])
+def test_checks_accept_tensors_from_keras(name):
+    """A learner writing with keras.ops passes too: results are converted, not compared as tensors."""
+    assert_passes(getattr(checks, name)(getattr(losses, name)))
