@@ -127,3 +127,140 @@ def line_plot(x, series, xlabel, ylabel, title=None, logx=False) -> Figure:
     axis.legend()
     figure.tight_layout()
     return figure
+
+
+def discriminator_curves(x, p_data, p_model, optimal, learned=None,
+                         title="Optimal discriminator D*(x) = p_data / (p_data + p_g)") -> Figure:
+    """1-D densities (left) and the optimal discriminator D* with a trained D (right), Eq. (GAN.3).
+
+    ``x`` is a grid ``(n,)``; ``p_data``, ``p_model``, ``optimal`` and ``learned`` (optional,
+    sigmoid of a trained discriminator's logits) are values on that grid.
+    """
+    x = np.asarray(x).reshape(-1)
+    figure = Figure(figsize=(10.0, 3.6))
+    density_axis, d_axis = figure.subplots(1, 2)
+    density_axis.plot(x, np.asarray(p_data).reshape(-1), label="p_data(x)")
+    density_axis.plot(x, np.asarray(p_model).reshape(-1), label="p_g(x)")
+    density_axis.set_xlabel("x")
+    density_axis.set_title("densities")
+    density_axis.legend()
+    d_axis.plot(x, np.asarray(optimal).reshape(-1), color="black", label="D*(x), analytic")
+    if learned is not None:
+        d_axis.plot(x, np.asarray(learned).reshape(-1), linestyle="--", color="tab:red",
+                    label="D(x), trained")
+    d_axis.axhline(0.5, color="grey", linewidth=0.8)
+    d_axis.set_ylim(-0.02, 1.02)
+    d_axis.set_xlabel("x")
+    d_axis.set_title("discriminator")
+    d_axis.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def gan_diagnostics(histories, keys=("d_real", "d_fake", "g_loss"), xlabel="epoch",
+                    title="GAN diagnostics") -> Figure:
+    """Compare several GAN runs: one panel per logged key (D(x), D(G(z)), losses), one line per run.
+
+    ``histories`` maps a run name to a ``fit()`` history (or a dict of lists) with the keys
+    that :class:`genai_tf.models.gan.GAN` logs: ``d_loss``, ``g_loss``, ``d_real`` (mean D(x)),
+    ``d_fake`` (mean D(G(z))).
+    """
+    labels = {"d_real": "D(x) on real images", "d_fake": "D(G(z)) on samples",
+              "d_loss": "discriminator loss", "g_loss": "generator loss"}
+    from matplotlib.ticker import MaxNLocator
+
+    styles = ("-", "--", ":", "-.")  # runs that coincide stay visible
+    figure = Figure(figsize=(4.0 * len(keys), 3.4))
+    axes = figure.subplots(1, len(keys), squeeze=False)[0]
+    for axis, key in zip(axes, keys):
+        for index, (name, history) in enumerate(histories.items()):
+            values = getattr(history, "history", history)[key]
+            axis.plot(np.arange(1, len(values) + 1), values, marker=".", label=name,
+                      linestyle=styles[index % len(styles)])
+        if key in ("d_real", "d_fake"):
+            axis.set_ylim(-0.02, 1.02)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlabel(xlabel)
+        axis.set_title(labels.get(key, key))
+        axis.legend(fontsize="small")
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def bar_chart(values, ylabel, title=None, reference=None, reference_label=None,
+              value_format="{:.4f}") -> Figure:
+    """Bars for named numbers (e.g. each model's test error), each labelled with its value.
+
+    ``values`` maps a name to a number, drawn left to right in the dict's order. ``reference``
+    (optional) draws a dashed horizontal line, e.g. a baseline the bars are compared with.
+    """
+    names, numbers = list(values), [float(value) for value in values.values()]
+    figure = Figure(figsize=(max(4.0, 1.2 * len(names) + 1.5), 3.6))
+    axis = figure.add_subplot()
+    bars = axis.bar(names, numbers, color=[f"C{index}" for index in range(len(names))])
+    axis.bar_label(bars, labels=[value_format.format(number) for number in numbers], fontsize="small")
+    if reference is not None:
+        axis.axhline(reference, color="black", linestyle="--", linewidth=1.0, label=reference_label)
+        if reference_label:
+            axis.legend()
+    axis.set_ylabel(ylabel)
+    axis.margins(y=0.15)
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def label_grid(images, column_labels, sources=None, source_title="input", title=None,
+               size=0.8) -> Figure:
+    """A conditional model's grid: each row keeps one latent "style", each column one label.
+
+    ``images`` has shape ``(rows, columns, H, W, C)`` in [0, 1]: ``images[r, c]`` decodes
+    latent ``z_r`` with label ``column_labels[c]`` (notebook 04: a CVAE's 10×10 digit grid).
+    ``sources`` (optional, ``(rows, H, W, C)``) are drawn as an extra left column, e.g. the
+    real images whose codes ``z_r`` are, so a row reads "this style, as every label".
+    """
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 5 or images.shape[1] != len(column_labels):
+        raise ValueError(f"label_grid expects (rows, columns, H, W, C) images with one label per "
+                         f"column; got shape {images.shape} and {len(column_labels)} labels.")
+    rows, columns, height, width, _ = images.shape
+    extra = 0 if sources is None else 1
+    figure = Figure(figsize=(size * (columns + extra * 1.3), size * rows + 0.4 + (0.3 if title else 0.0)))
+    axes = figure.subplots(1, 1 + extra, squeeze=False,
+                           gridspec_kw={"width_ratios": [1] * extra + [columns]})[0]
+    if sources is not None:
+        _show_image(axes[0], tile_images(np.asarray(sources, "float32"), columns=1), source_title)
+    grid_axis = axes[-1]
+    _show_image(grid_axis, tile_images(images.reshape(rows * columns, *images.shape[2:]), columns))
+    grid_axis.xaxis.set_ticks_position("top")
+    grid_axis.set_xticks((np.arange(columns) + 0.5) * width - 0.5)
+    grid_axis.set_xticklabels([str(label) for label in column_labels])
+    grid_axis.tick_params(length=0)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def image_grids(image_sets, columns=8, size=3.5, title=None) -> Figure:
+    """Several image sets as tiled grids side by side, one titled panel per set.
+
+    ``image_sets`` maps a panel title to ``(n, H, W, C)`` images in [0, 1], drawn left to
+    right in the dict's order: e.g. ``{"VAE": vae_samples, "VAE-GAN": vaegan_samples}``.
+    """
+    names = list(image_sets)
+    grids = [np.asarray(image_sets[name], dtype="float32") for name in names]
+    if any(grid.ndim != 4 for grid in grids):
+        raise ValueError("image_grids expects (n, H, W, C) images in every set.")
+    rows = max(int(math.ceil(len(grid) / columns)) for grid in grids)
+    figure = Figure(figsize=(size * len(names), size * rows / columns + 0.5 + (0.3 if title else 0.0)))
+    axes = figure.subplots(1, len(names), squeeze=False)[0]
+    for axis, name, grid in zip(axes, names, grids):
+        _show_image(axis, tile_images(grid, columns), name)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
