@@ -1,0 +1,162 @@
+"""Benchmark of the course's GANs (the classic MLP GAN and DCGAN) on real MNIST.
+
+Trains each with its recipe from ``genai_tf.models.RECIPES`` (what ``genai-tf train gan``
+and ``genai-tf train dcgan`` use) for a fixed time budget, then scores 10,000 samples against
+the MNIST test set with ``genai_tf.sample_quality``: cFID next to the real-vs-real floor, KID,
+the classifier Inception score, k-NN precision/recall and the class histogram. Prints a
+markdown table and writes it, with the machine, to ``benchmarks/results_gan.md``::
+
+    python benchmarks/gan.py --data-dir ../shared/data                 # ~35 min on 2 cores
+    python benchmarks/gan.py --quick --dataset digits                  # checks the script
+
+``--clock cpu`` counts the budget in process CPU seconds (minutes × 60 × usable cores), which
+stands for the same work on a quiet machine when the machine is shared; ``wall`` (default)
+counts elapsed time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from run import _make_callback_classes, _median, machine_description  # noqa: E402
+
+MODELS = ("gan", "dcgan")
+BATCH_SIZES = {"gan": 64, "dcgan": 128}  # the classic listing uses 64; DCGAN 128
+CFID_FLOOR_FACTOR = 10.0  # DCGAN target: cFID within 10× the real-vs-real floor
+MAX_CLASS_RATIO = 2.0  # target: no class holds more than 2× its share of samples
+
+
+def benchmark(family, args, classifier, test_images):
+    import numpy as np
+
+    from genai_tf import callbacks, data, sample_quality
+    from genai_tf.models import recipe
+
+    EpochTimer, _ = _make_callback_classes()
+    dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=BATCH_SIZES[family],
+                                limit=2000 if args.quick else None, seed=args.seed)
+    model = recipe(family).build(dataset.image_shape, recipe(family).latent_dim, args.seed)
+    minutes = args.minutes if family == "dcgan" else args.mlp_minutes
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    seconds = minutes * 60 * (cores if args.clock == "cpu" else 1)
+    timer, budget = EpochTimer(), callbacks.TimeBudget(seconds, clock=args.clock)
+    model.fit(dataset.train, epochs=10_000, callbacks=[timer, budget, callbacks.NaNGuard()],
+              verbose=2 if args.verbose else 0)
+    start = time.perf_counter()
+    samples = model.generate(args.num_samples, seed=args.seed)
+    results = sample_quality.evaluate_samples(samples, test_images, classifier, seed=args.seed)
+    histogram = np.round(np.asarray(results["class_histogram"]) * 100, 1)
+    return {
+        "model": family,
+        "batch": BATCH_SIZES[family],
+        "parameters": model.count_params(),
+        "s_per_epoch": _median(timer.wall),
+        "cpu_s_per_epoch": _median(timer.cpu),
+        "epochs": budget.epochs,
+        "train_minutes": budget.wall_seconds / 60,
+        "train_cpu_minutes": budget.cpu_seconds / 60,
+        "eval_seconds": time.perf_counter() - start,
+        "histogram": histogram.tolist(),
+        **{key: results[key] for key in ("cfid", "cfid_floor", "floor_size", "kid_mean", "kid_std",
+                                         "inception_score", "inception_score_real", "precision",
+                                         "recall", "precision_real", "recall_real", "max_class_ratio",
+                                         "num_samples")},
+    }
+
+
+def table(rows, quick) -> str:
+    lines = ["| model | batch | s/epoch (median) | epochs | training min (wall / CPU) | cFID | real-vs-real floor | cFID / floor | KID | IS (real) | precision (real) | recall (real) | max class share × | targets |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        ratio = row["cfid"] / row["cfid_floor"]
+        if row["model"] == "dcgan":
+            met = ratio <= CFID_FLOOR_FACTOR and row["max_class_ratio"] <= MAX_CLASS_RATIO
+            verdict = ("(quick run: not judged)" if quick else
+                       f"cFID ≤ {CFID_FLOOR_FACTOR:g}× floor and max share ≤ {MAX_CLASS_RATIO:g}×: "
+                       f"{'met' if met else 'NOT met'}")
+        else:
+            verdict = "reference (no target)"
+        lines.append(
+            f"| {row['model']} | {row['batch']} | {row['s_per_epoch']:.1f} | {row['epochs']} | "
+            f"{row['train_minutes']:.1f} / {row['train_cpu_minutes']:.1f} | {row['cfid']:.2f} | "
+            f"{row['cfid_floor']:.2f} (n={row['floor_size']}) | {ratio:.1f} | {row['kid_mean']:.3f} ± {row['kid_std']:.3f} | "
+            f"{row['inception_score']:.2f} ({row['inception_score_real']:.2f}) | "
+            f"{row['precision']:.3f} ({row['precision_real']:.3f}) | {row['recall']:.3f} ({row['recall_real']:.3f}) | "
+            f"{row['max_class_ratio']:.2f} | {verdict} |")
+    lines.append("")
+    lines.append("Class histogram of samples (% per class 0–9, by the course's classifier):")
+    lines.append("")
+    for row in rows:
+        lines.append(f"- {row['model']}: {row['histogram']}")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="gan,dcgan", help="comma-separated: gan, dcgan")
+    parser.add_argument("--dataset", default="mnist", help="mnist (default) or digits")
+    parser.add_argument("--data-dir", default=None, help="folder with <dataset>.npz (else $GENAI_TF_DATA_DIR / tfds)")
+    parser.add_argument("--minutes", type=float, default=15.0, help="DCGAN training budget (default 15)")
+    parser.add_argument("--mlp-minutes", type=float, default=10.0, help="MLP GAN training budget (default 10)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--num-samples", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="tiny budgets and data, to check the script")
+    parser.add_argument("--output", default=str(HERE / "results_gan.md"))
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.minutes, args.mlp_minutes, args.num_samples = 0.2, 0.2, 500
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    families = [name.strip() for name in args.models.split(",") if name.strip()]
+    unknown = sorted(set(families) - set(MODELS))
+    if unknown:
+        print(f"error: unknown model(s) {unknown}; choose from {MODELS}", file=sys.stderr)
+        return 2
+    from genai_tf import data, sample_quality
+
+    machine = machine_description()
+    started = time.perf_counter()
+    test = data.load_dataset(args.dataset, data_dir=args.data_dir, seed=0)
+    classifier = sample_quality.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
+    rows = []
+    for family in families:
+        print(f"== {family}: training for {args.minutes if family == 'dcgan' else args.mlp_minutes:g} min "
+              f"({args.clock} clock) ...", flush=True)
+        rows.append(benchmark(family, args, classifier, test.images("test")))
+    text = "\n".join([
+        f"# GAN benchmark{' (quick check, not a result)' if args.quick else ''}",
+        "",
+        f"Data: {args.dataset} (train split for training; {len(test.images('test'))} test images as the "
+        f"real set). Samples: {args.num_samples}. Budget clock: {args.clock}. Classifier test accuracy: "
+        f"{classifier.test_accuracy:.1%}.",
+        "",
+        table(rows, args.quick),
+        "",
+        "Machine:",
+        "",
+        *[f"- {key}: {value}" for key, value in machine],
+        f"- whole benchmark: {(time.perf_counter() - started) / 60:.1f} min",
+        "",
+    ])
+    print(text)
+    Path(args.output).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
