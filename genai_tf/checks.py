@@ -14,8 +14,6 @@ import numpy as np
 from keras import ops
 from scipy import special
 
-from genai_tf import losses
-
 
 @dataclasses.dataclass
 class CheckResult:
