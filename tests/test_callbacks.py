@@ -205,3 +205,21 @@ def test_nan_guard_names_the_key_that_went_bad():
     only_loss.on_train_batch_end(0, {"loss": 1.0, "kl_loss": float("nan")})  # not watched
     with pytest.raises(FloatingPointError, match="'loss'"):
         only_loss.on_train_batch_end(1, {"loss": float("nan")})
+
+
+def test_time_budget_stops_fit_and_reports_what_it_used():
+    import keras
+    import numpy as np
+    import pytest
+
+    from genai_tf.callbacks import TimeBudget
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    budget = TimeBudget(seconds=0.0)  # spent after the first batch
+    x = np.zeros((64, 2), "float32")
+    model.fit(x, x[:, :1], batch_size=8, epochs=50, callbacks=[budget], verbose=0)
+    assert budget.steps == 1 and budget.epochs == 1
+    assert budget.wall_seconds > 0.0
+    with pytest.raises(ValueError, match="clock"):
+        TimeBudget(1.0, clock="gpu")
