@@ -106,6 +106,26 @@ class SampleGrid(keras.callbacks.Callback):
             self._writer = None
 
 
+class TensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, logging each named optimizer's learning rate.
+
+    Models with several optimizers (GANs, VAE-GAN) list them in ``optimizer_names``; Keras
+    would log the learning rate of ``model.optimizer``, an unused default. This logs
+    ``learning_rate_<name>`` for each named optimizer instead (e.g. ``learning_rate_d_optimizer``).
+    """
+
+    def _collect_learning_rate(self, logs):
+        names = getattr(self.model, "optimizer_names", ())
+        if not names:
+            return super()._collect_learning_rate(logs)
+        logs = dict(logs or {})
+        for name in names:
+            optimizer = getattr(self.model, name, None)
+            if optimizer is not None:
+                logs[f"learning_rate_{name}"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        return logs
+
+
 class NaNGuard(keras.callbacks.Callback):
     """Stop training with a clear error the moment a logged value becomes NaN or infinite.
 
@@ -145,7 +165,7 @@ def training_callbacks(notebook, model_name, sample_images=None, num_samples=64,
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir = run_directory(notebook, f"{stamp}-{model_name}", root=root)
     callbacks = [
-        keras.callbacks.TensorBoard(log_dir=str(log_dir)),
+        TensorBoard(log_dir=str(log_dir)),
         SampleGrid(log_dir, num_samples=num_samples, images=sample_images, seed=seed,
                    generate_kwargs=generate_kwargs),
         NaNGuard(),

@@ -158,7 +158,7 @@ def test_training_callbacks_write_scalars_and_images_for_every_term(tmp_path, mo
     assert log_dir.parent == tmp_path / "runs" / "99_test"
     assert log_dir.name.endswith("-vae") and log_dir.is_dir()
     kinds = {type(callback) for callback in fit_callbacks}
-    assert kinds == {keras.callbacks.TensorBoard, callbacks.SampleGrid, callbacks.NaNGuard}
+    assert kinds == {callbacks.TensorBoard, callbacks.SampleGrid, callbacks.NaNGuard}
 
     history = model.fit(train, validation_data=(validation,), batch_size=32, epochs=2, verbose=0,
                         callbacks=fit_callbacks).history
@@ -170,6 +170,23 @@ def test_training_callbacks_write_scalars_and_images_for_every_term(tmp_path, mo
             assert scalar(events[tag][1]) == pytest.approx(history[prefix + name][1], rel=1e-5)
     images = read_events(log_dir / "images")
     assert set(images["samples"]) == {0, 1} and set(images[RECONSTRUCTIONS_TAG]) == {0, 1}
+    assert scalar(read_events(log_dir / "train")["epoch_learning_rate"][1]) == pytest.approx(1e-3)
+
+
+def test_tensorboard_logs_each_named_optimizer_of_a_gan(tmp_path, monkeypatch):
+    """A GAN's two optimizers are logged by name; Keras' unused default optimizer is not."""
+    from genai_tf.models.gan import build_mlp_gan
+
+    monkeypatch.setenv(callbacks.RUNS_ENV, str(tmp_path / "runs"))
+    model = build_mlp_gan(IMAGE_SHAPE, latent_dim=4, units=(8, 8, 8), seed=0)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(3e-4))
+    fit_callbacks, log_dir = callbacks.training_callbacks("99_test", "gan", num_samples=4)
+    train = np.random.default_rng(2).uniform(size=(16, *IMAGE_SHAPE)).astype("float32")
+    model.fit(train, batch_size=8, epochs=1, verbose=0, callbacks=fit_callbacks)
+    events = read_events(Path(log_dir) / "train")
+    assert scalar(events["epoch_learning_rate_d_optimizer"][0]) == pytest.approx(1e-4)
+    assert scalar(events["epoch_learning_rate_g_optimizer"][0]) == pytest.approx(3e-4)
+    assert "epoch_learning_rate" not in events
 
 
 # --- NaNGuard ----------------------------------------------------------------------------
