@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genai_tf import config
+
 RUNS_ENV = "GENAI_TF_RUNS_DIR"
 
 
@@ -26,12 +28,7 @@ def runs_root() -> Path:
     A notebook's kernel starts in ``notebooks/``; its runs go to the project's ``runs/`` so
     that ``tensorboard --logdir runs`` from the project root sees every notebook.
     """
-    if os.environ.get(RUNS_ENV):
-        return Path(os.environ[RUNS_ENV])
-    cwd = Path.cwd()
-    if cwd.name == "notebooks" and (cwd.parent / "pyproject.toml").exists():
-        return cwd.parent / "runs"
-    return cwd / "runs"
+    return config.project_folder("runs", RUNS_ENV)
 
 
 def run_directory(notebook: str, run_name: str | None = None, root: str | os.PathLike | None = None) -> Path:

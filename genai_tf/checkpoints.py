@@ -8,22 +8,18 @@ project root (next to ``runs/``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import keras
+
+from genai_tf import config
 
 CHECKPOINT_ENV = "GENAI_TF_CHECKPOINT_DIR"
 
 
 def checkpoint_root() -> Path:
     """``$GENAI_TF_CHECKPOINT_DIR``, else ``checkpoints/`` at the project root (or the cwd)."""
-    if os.environ.get(CHECKPOINT_ENV):
-        return Path(os.environ[CHECKPOINT_ENV])
-    cwd = Path.cwd()
-    if cwd.name == "notebooks" and (cwd.parent / "pyproject.toml").exists():
-        return cwd.parent / "checkpoints"
-    return cwd / "checkpoints"
+    return config.project_folder("checkpoints", CHECKPOINT_ENV)
 
 
 def checkpoint_path(name: str, root=None) -> Path:

@@ -13,6 +13,7 @@ dataclass, so a learner always sees the real (``full``) values next to the smoke
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 PROFILE_ENV = "GENAI_TF_PROFILE"
 PROFILES = ("full", "smoke")
@@ -48,3 +49,15 @@ def describe(config) -> str:
     for field in dataclasses.fields(config):
         lines.append(f"  {field.name:<22} = {getattr(config, field.name)!r}")
     return "\n".join(lines)
+
+
+def project_folder(name: str, env: str) -> Path:
+    """``$env`` if set, else ``<project root>/<name>`` (the cwd's parent when the cwd is a
+    project's ``notebooks/`` folder, so notebooks and the command line share one folder),
+    else ``<cwd>/<name>``. Used for TensorBoard runs and checkpoints."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    cwd = Path.cwd()
+    if cwd.name == "notebooks" and (cwd.parent / "pyproject.toml").exists():
+        return cwd.parent / name
+    return cwd / name
