@@ -58,30 +58,44 @@ def evaluate_elbo(model, data) -> float:
     return sum(values) / sum(sizes)
 
 
-def iwae_log_likelihood(model, images, num_samples=100, chunk_size=50, seed=None) -> np.ndarray:
+def iwae_log_likelihood(model, images, num_samples=100, chunk_size=50, seed=None,
+                        labels=None) -> np.ndarray:
     """Per-example IWAE estimate of log p(x) with k = ``num_samples`` (Eq. VAE.7), in nats.
 
     Importance weights are drawn ``chunk_size`` at a time to bound memory, then combined in
     one log-sum-exp, so the result equals the k-sample bound, not an average of small ones.
+    With ``labels`` (a conditional model, e.g. the CVAE) it estimates log p(x | y).
     """
+    inputs = (images,) if labels is None else (images, labels)
     chunks = []
     remaining = num_samples
     index = 0
     while remaining > 0:
         size = min(chunk_size, remaining)
         chunk_seed = None if seed is None else seed + index
-        chunks.append(ops.convert_to_numpy(model.log_importance_weights(images, size, seed=chunk_seed)))
+        chunks.append(ops.convert_to_numpy(model.log_importance_weights(*inputs, size, seed=chunk_seed)))
         remaining -= size
         index += 1
     return ops.convert_to_numpy(losses.iwae_bound(np.concatenate(chunks, axis=0)))
 
 
-def iwae_nll(model, data, num_samples=100, chunk_size=50, seed=0) -> float:
-    """Mean negative IWAE log-likelihood -log p(x) over a dataset, in nats (lower is better)."""
+def iwae_nll(model, data, num_samples=100, chunk_size=50, seed=0, labels=None) -> float:
+    """Mean negative IWAE log-likelihood -log p(x) over a dataset, in nats (lower is better).
+
+    ``labels`` (an array aligned with ``data`` given as an array) gives -log p(x | y) for a
+    conditional model.
+    """
+    if labels is None:
+        batches = [(images, None) for images in _image_batches(data, batch_size=100)]
+    else:
+        images, labels = np.asarray(data), np.asarray(labels)
+        batches = [(images[start:start + 100], labels[start:start + 100])
+                   for start in range(0, len(images), 100)]
     total, count = 0.0, 0
-    for index, images in enumerate(_image_batches(data, batch_size=100)):
+    for index, (images, batch_labels) in enumerate(batches):
         values = iwae_log_likelihood(model, images, num_samples, chunk_size,
-                                     seed=None if seed is None else seed + 1000 * index)
+                                     seed=None if seed is None else seed + 1000 * index,
+                                     labels=batch_labels)
         total += float(-values.sum())
         count += len(values)
     return total / count

@@ -382,3 +382,54 @@ def format_report(results) -> str:
              f"accuracy {100 * r['classifier_accuracy']:.1f}%", "",
              "| metric | value | reading |", "|---|---|---|"]
     return "\n".join(lines + [f"| {name} | {value} | {note} |" for name, value, note in rows])
+
+
+# --- sample size, baselines and result tables (notebook 05) -------------------------------
+
+
+def metric_by_sample_size(features1, features2, sizes, metric=None, num_repeats=3,
+                          seed=0) -> np.ndarray:
+    """``metric(a, b)`` (default :func:`fid_from_features`) on random ``n``-row subsets of each set, per ``n`` in ``sizes``: ``(len(sizes), num_repeats)``."""
+    metric = metric or fid_from_features
+    features1, features2 = np.asarray(features1, np.float64), np.asarray(features2, np.float64)
+    if max(sizes) > min(len(features1), len(features2)):
+        raise ValueError(f"sizes go up to {max(sizes)}, but the sets have {len(features1)} and "
+                         f"{len(features2)} rows; use more features or smaller sizes.")
+    rng = np.random.default_rng(seed)
+    values = np.empty((len(sizes), num_repeats))
+    for row, size in enumerate(sizes):
+        for repeat in range(num_repeats):
+            values[row, repeat] = metric(features1[rng.choice(len(features1), size, replace=False)],
+                                         features2[rng.choice(len(features2), size, replace=False)])
+    return values
+
+
+def extrapolate_inverse_n(sizes, values) -> tuple[float, float]:
+    """Least-squares fit of ``values ≈ a + c / n`` (rows of ``values`` match ``sizes``); returns ``(a, c)``, ``a`` the n → ∞ limit."""
+    sizes = np.asarray(sizes, np.float64)
+    values = np.asarray(values, np.float64).reshape(len(sizes), -1)
+    inverse = np.repeat(1.0 / sizes, values.shape[1])
+    slope, intercept = np.polyfit(inverse, values.reshape(-1), 1)
+    return float(intercept), float(slope)
+
+
+def uniform_noise_images(num_images, image_shape, seed=0) -> np.ndarray:
+    """The noise baseline: float32 ``(n, H, W, C)`` images with pixels drawn i.i.d. from U[0, 1]."""
+    return np.random.default_rng(seed).random((int(num_images), *image_shape), dtype=np.float32)
+
+
+def markdown_table(rows, columns, formats=None, missing="—") -> str:
+    """A markdown table of ``rows`` (``{row name: {column: value}}``); a missing or None value prints as ``missing``."""
+    formats = formats or {}
+
+    def cell(row, column):
+        value = row.get(column)
+        if value is None:
+            return missing
+        style = formats.get(column, "{}")
+        return style(value) if callable(style) else style.format(value)
+
+    lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(cell(row, column) for column in columns) + " |"
+              for name, row in rows.items()]
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""Tests of the evaluation helpers of notebook 05: FID and KID against sample size, the 1/n
+extrapolation, the noise baseline, the results table, IWAE with labels, and the new self-checks."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from genai_tf import checks, losses, metrics
+from genai_tf import sample_quality as sq
+from genai_tf.models import cvae
+
+# --- metric_by_sample_size and extrapolate_inverse_n ----------------------------------------
+
+
+def test_metric_by_sample_size_shape_seeding_and_subsets():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 3)), rng.normal(size=(200, 3))
+    seen = []
+
+    def record(x, y):
+        seen.append((len(x), len(y)))
+        return float(len(x))
+
+    values = sq.metric_by_sample_size(a, b, [10, 50], metric=record, num_repeats=2, seed=1)
+    assert values.shape == (2, 2)
+    np.testing.assert_array_equal(values, [[10, 10], [50, 50]])
+    assert seen == [(10, 10), (10, 10), (50, 50), (50, 50)]
+    first = sq.metric_by_sample_size(a, b, [20, 40], num_repeats=3, seed=4)
+    np.testing.assert_array_equal(first, sq.metric_by_sample_size(a, b, [20, 40], num_repeats=3, seed=4))
+    with pytest.raises(ValueError, match="sizes go up to"):
+        sq.metric_by_sample_size(a, b, [250], num_repeats=1)
+
+
+def test_fid_bias_shrinks_with_sample_size_and_kid_does_not_drift():
+    # Two samples of one Gaussian: the population FID is 0, so every estimate is pure bias.
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(4000, 8)), rng.normal(size=(4000, 8))
+    sizes = [50, 200, 1000, 4000]
+    fid = sq.metric_by_sample_size(a, b, sizes, num_repeats=4, seed=0).mean(axis=1)
+    assert np.all(np.diff(fid) < 0) and fid[0] > 10 * fid[-1]
+    kid = sq.metric_by_sample_size(a, b, sizes, metric=sq.polynomial_mmd2, num_repeats=4, seed=0)
+    # unbiased: every mean is within a few standard errors of 0, even at n = 50
+    assert np.all(np.abs(kid.mean(axis=1)) < 4 * kid.std(axis=1) / math.sqrt(4) + 1e-3)
+
+
+def test_extrapolate_inverse_n_recovers_the_line():
+    sizes = np.array([100, 250, 500, 1000, 5000])
+    values = 3.0 + 800.0 / sizes
+    intercept, slope = sq.extrapolate_inverse_n(sizes, np.stack([values, values], axis=1))
+    assert intercept == pytest.approx(3.0) and slope == pytest.approx(800.0)
+
+
+def test_extrapolated_fid_of_one_gaussian_is_near_zero():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(3000, 4)), rng.normal(size=(3000, 4))
+    sizes = [200, 500, 1000, 3000]
+    values = sq.metric_by_sample_size(a, b, sizes, num_repeats=5, seed=0)
+    intercept, slope = sq.extrapolate_inverse_n(sizes, values)
+    # mean term alone contributes 2·Tr(I)/n = 8/n; the covariance term adds about d(d+1)/(2n)
+    assert abs(intercept) < 0.01 and 8.0 < slope < 30.0
+
+
+# --- the noise baseline and the table -------------------------------------------------------
+
+
+def test_uniform_noise_images_are_seeded_and_in_range():
+    images = sq.uniform_noise_images(500, (28, 28, 1), seed=5)
+    assert images.shape == (500, 28, 28, 1) and images.dtype == np.float32
+    assert 0.0 <= images.min() and images.max() < 1.0
+    assert images.mean() == pytest.approx(0.5, abs=0.01)
+    np.testing.assert_array_equal(images, sq.uniform_noise_images(500, (28, 28, 1), seed=5))
+    sq.check_images(images, (28, 28, 1))  # accepted by the classifier's input check
+
+
+def test_markdown_table_marks_missing_values():
+    table = sq.markdown_table({"a": {"x": 1.23456, "y": None}, "b": {"x": 2.0}},
+                              ["x", "y"], formats={"x": "{:.2f}", "y": lambda v: f"<{v}>"})
+    assert table.splitlines() == ["| | x | y |", "|---|---|---|", "| a | 1.23 | — |", "| b | 2.00 | — |"]
+
+
+# --- IWAE with labels -------------------------------------------------------------------------
+
+
+def test_iwae_with_labels_matches_the_bound_of_the_conditional_weights():
+    model = cvae.build_conv_cvae((28, 28, 1), latent_dim=3, filters=(4, 8), dense_units=8, seed=0)
+    rng = np.random.default_rng(6)
+    images = (rng.random((5, 28, 28, 1)) < 0.3).astype("float32")
+    labels = np.arange(5) % 10
+    got = metrics.iwae_log_likelihood(model, images, num_samples=7, chunk_size=7, seed=3, labels=labels)
+    weights = keras.ops.convert_to_numpy(model.log_importance_weights(images, labels, 7, seed=3))
+    np.testing.assert_allclose(got, keras.ops.convert_to_numpy(losses.iwae_bound(weights)), rtol=1e-5)
+    nll = metrics.iwae_nll(model, images, num_samples=7, chunk_size=7, seed=3, labels=labels)
+    assert nll == pytest.approx(float(-got.mean()), rel=1e-5)
+    # the label matters: a conditional model scores images differently under other labels
+    other = metrics.iwae_nll(model, images, num_samples=7, chunk_size=7, seed=3, labels=(labels + 5) % 10)
+    assert other != pytest.approx(nll, rel=1e-6)
+
+
+# --- the self-checks of notebook 05 ----------------------------------------------------------
+
+
+def test_frechet_check_passes_the_course_function_and_fails_an_elementwise_root():
+    assert checks.frechet_distance(sq.frechet_distance)
+    wrong = checks.frechet_distance(
+        lambda m1, s1, m2, s2: np.sum((m1 - m2) ** 2) + np.trace(s1 + s2 - 2 * np.sqrt(np.abs(s1 * s2))))
+    assert not wrong and "sqrtm" in wrong.message
+
+
+def test_inception_score_check_passes_and_fails_without_exp():
+    assert checks.inception_score(lambda p: sq.inception_score(p, num_splits=1)[0])
+    assert not checks.inception_score(lambda p: math.log(sq.inception_score(p, num_splits=1)[0]))
+
+
+def test_unbiased_mmd2_check_passes_and_fails_the_biased_statistic():
+    assert checks.unbiased_mmd2(sq.polynomial_mmd2)
+
+    def biased(x, y):
+        def k(a, b):
+            return (a @ b.T / x.shape[1] + 1) ** 3
+        return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
+
+    result = checks.unbiased_mmd2(biased)
+    assert not result and "diagonal" in result.message
+
+
+def test_knn_precision_recall_check_passes_and_fails_swapped_outputs():
+    assert checks.knn_precision_recall(sq.precision_recall)
+    assert not checks.knn_precision_recall(lambda r, f, k: sq.precision_recall(r, f, k)[::-1])
+    # counting a point as its own nearest neighbour (radius index k - 1) is caught
+    assert not checks.knn_precision_recall(lambda r, f, k: sq.precision_recall(r, f, k - 1))
+
+
+def test_checks_report_not_implemented():
+    def stub(*args):
+        raise NotImplementedError
+
+    for check in (checks.frechet_distance, checks.inception_score, checks.unbiased_mmd2,
+                  checks.knn_precision_recall):
+        result = check(stub)
+        assert not result and "not implemented" in result.message
