@@ -1,0 +1,91 @@
+"""Tests of genai_tf.viz's grids for notebook 04: label_grid and image_grids.
+
+Each returns a matplotlib ``Figure`` (no pyplot state), with one axis per panel whose image is the
+tiled grid, and rejects images of the wrong rank with a message that says which shape it wants.
+"""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from genai_tf import viz
+
+H, W = 6, 5  # small, non-square images: a transposed grid would show in the shapes
+
+
+def shown(axis):
+    """The one image an axis displays, as an array."""
+    images = axis.get_images()
+    assert len(images) == 1
+    return np.asarray(images[0].get_array())
+
+
+def test_label_grid_tiles_rows_by_labels():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(3, 4, H, W, 1)).astype("float32")  # (rows = styles, columns = labels, H, W, C)
+    figure = viz.label_grid(images, column_labels=["a", "b", "c", "d"], title="styles × labels")
+
+    assert isinstance(figure, Figure)
+    assert len(figure.axes) == 1
+    grid = shown(figure.axes[0])
+    assert grid.shape == (3 * H, 4 * W)  # grey images are drawn as one channel
+    np.testing.assert_allclose(grid[H:2 * H, 2 * W:3 * W], images[1, 2, ..., 0])  # row 1, label "c"
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["a", "b", "c", "d"]
+    assert len(figure.axes[0].get_xticks()) == 4
+    assert figure.get_suptitle() == "styles × labels"
+
+
+def test_label_grid_with_sources_adds_a_left_column():
+    images = np.full((2, 10, H, W, 1), 0.5, "float32")
+    sources = np.stack([np.zeros((H, W, 1)), np.ones((H, W, 1))]).astype("float32")  # (rows, H, W, C)
+    figure = viz.label_grid(images, column_labels=range(10), sources=sources, source_title="test image")
+
+    assert isinstance(figure, Figure) and len(figure.axes) == 2
+    source_axis, grid_axis = figure.axes
+    assert source_axis.get_title() == "test image"
+    assert shown(source_axis).shape == (2 * H, W)  # one column, one source per row
+    np.testing.assert_array_equal(shown(source_axis)[H:], 1.0)
+    assert shown(grid_axis).shape == (2 * H, 10 * W)
+    assert [label.get_text() for label in grid_axis.get_xticklabels()] == [str(d) for d in range(10)]
+    assert figure.get_suptitle() == ""  # no title asked for
+
+
+def test_label_grid_rgb_images_keep_their_channels():
+    figure = viz.label_grid(np.zeros((2, 3, H, W, 3), "float32"), column_labels=[0, 1, 2])
+    assert shown(figure.axes[0]).shape == (2 * H, 3 * W, 3)
+
+
+@pytest.mark.parametrize("shape, labels", [
+    ((12, H, W, 1), range(12)),      # flat (n, H, W, C) samples, not (rows, columns, H, W, C)
+    ((3, 4, H, W, 1), range(10)),    # one label per column: 4 columns, 10 labels
+])
+def test_label_grid_rejects_the_wrong_shape(shape, labels):
+    with pytest.raises(ValueError, match=r"\(rows, columns, H, W, C\).*one label per column"):
+        viz.label_grid(np.zeros(shape, "float32"), column_labels=labels)
+
+
+def test_image_grids_one_titled_panel_per_set_in_order():
+    rng = np.random.default_rng(1)
+    sets = {"VAE": rng.uniform(size=(16, H, W, 1)), "VAE-GAN": rng.uniform(size=(10, H, W, 1)),
+            "real": rng.uniform(size=(4, H, W, 1))}
+    figure = viz.image_grids(sets, columns=4, title="samples")
+
+    assert isinstance(figure, Figure)
+    assert [axis.get_title() for axis in figure.axes] == ["VAE", "VAE-GAN", "real"]
+    # ceil(n / columns) rows of `columns` images each
+    assert [shown(axis).shape for axis in figure.axes] == [(4 * H, 4 * W), (3 * H, 4 * W), (1 * H, 4 * W)]
+    np.testing.assert_allclose(shown(figure.axes[1])[:H, W:2 * W], sets["VAE-GAN"][1, ..., 0].astype("float32"))
+    np.testing.assert_array_equal(shown(figure.axes[1])[2 * H:, 2 * W:], 0.0)  # the unused cells stay black
+    assert figure.get_suptitle() == "samples"
+
+
+def test_image_grids_clips_to_the_unit_interval():
+    figure = viz.image_grids({"out of range": np.linspace(-1, 2, 4 * H * W).reshape(4, H, W, 1)}, columns=2)
+    grid = shown(figure.axes[0])
+    assert grid.min() == 0.0 and grid.max() == 1.0
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, H, W)), np.zeros((2, 2, H, W, 1))])
+def test_image_grids_rejects_images_that_are_not_n_h_w_c(bad):
+    with pytest.raises(ValueError, match=r"\(n, H, W, C\)"):
+        viz.image_grids({"fine": np.zeros((4, H, W, 1)), "wrong": bad})
