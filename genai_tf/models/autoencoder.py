@@ -33,6 +33,8 @@ class Autoencoder(LossTermsModel):
     """
 
     loss_names = ("loss", "mse")
+    network_names = ("encoder", "decoder")
+    config_names = ("likelihood", "noise_stddev", "seed")
 
     def __init__(self, encoder, decoder, likelihood="gaussian", noise_stddev=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -82,24 +84,6 @@ class Autoencoder(LossTermsModel):
             objective = losses.squared_error(images, reconstructions)
         squared = losses.squared_error(images, reconstructions)
         return {"loss": ops.mean(objective), "mse": ops.mean(squared)}
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "likelihood": self.likelihood,
-            "noise_stddev": self.noise_stddev,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
-        return cls(**config)
-
 
 def build_conv_autoencoder(image_shape, latent_dim=16, filters=(32, 64), dense_units=256,
                            likelihood="gaussian", noise_stddev=0.0, seed=None):

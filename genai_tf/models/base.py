@@ -56,6 +56,8 @@ class LossTermsModel(keras.Model):
     """Base class: trackers, ``train_step`` and ``test_step`` from ``compute_losses``."""
 
     loss_names: tuple[str, ...] = ("loss",)
+    network_names: tuple[str, ...] = ()  # sub-networks, saved whole in the config
+    config_names: tuple[str, ...] = ()  # other constructor arguments, saved as attributes
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -76,6 +78,21 @@ class LossTermsModel(keras.Model):
 
     def compute_losses(self, images, training=False):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def get_config(self):
+        """The constructor's arguments: each sub-network serialised, and the plain settings."""
+        config = super().get_config()
+        config.update({name: keras.saving.serialize_keras_object(getattr(self, name))
+                       for name in self.network_names})
+        config.update({name: getattr(self, name) for name in self.config_names})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in cls.network_names:
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)
 
     def _record(self, terms):
         for tracker in self.trackers:

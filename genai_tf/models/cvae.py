@@ -28,6 +28,8 @@ class ConditionalVAE(VAE):
     draws the requested classes.
     """
 
+    config_names = VAE.config_names + ("num_classes",)
+
     def __init__(self, encoder, decoder, num_classes=10, **kwargs):
         self.num_classes = int(num_classes)
         super().__init__(encoder, decoder, **kwargs)
@@ -117,8 +119,6 @@ class ConditionalVAE(VAE):
                                       seed=self.seed_generator if seed is None else seed)
         return np.asarray(ops.convert_to_numpy(self.decode(latents, labels)), dtype="float32")
 
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
 
 
 def build_conv_cvae(image_shape, num_classes=10, latent_dim=16, filters=(32, 64), dense_units=256,

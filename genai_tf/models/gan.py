@@ -41,6 +41,8 @@ class GAN(MultiOptimizerModel):
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
+    network_names = ("generator", "discriminator")
+    config_names = ("generator_loss", "seed")
     optimizer_names = ("d_optimizer", "g_optimizer")
 
     def __init__(self, generator, discriminator, generator_loss="non_saturating", seed=None, **kwargs):
@@ -125,23 +127,6 @@ class GAN(MultiOptimizerModel):
     def decode(self, latents):
         """G(z) in [0, 1], so latent-space plots work as for the VAE."""
         return self(ops.convert_to_tensor(latents, dtype="float32"), training=False)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "generator_loss": self.generator_loss,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
-        return cls(**config)
-
 
 def build_mlp_gan(image_shape, latent_dim=100, units=(256, 512, 1024), seed=None, generator_loss="non_saturating"):
     """The classic MLP GAN: G 100→256→512→1024→image (LeakyReLU 0.2, tanh), D image→1024→512→256→1."""

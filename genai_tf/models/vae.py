@@ -39,6 +39,8 @@ class VAE(LossTermsModel):
     """
 
     loss_names = ("loss", "reconstruction_loss", "kl_loss", "elbo")
+    network_names = ("encoder", "decoder")
+    config_names = ("likelihood", "beta", "decoder_log_var", "seed")
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", beta=1.0,
                  decoder_log_var=DEFAULT_DECODER_LOG_VAR, seed=None, **kwargs):
@@ -132,25 +134,6 @@ class VAE(LossTermsModel):
         latents = keras.random.normal((int(num_samples), self.latent_dim),
                                       seed=self.seed_generator if seed is None else seed)
         return np.asarray(ops.convert_to_numpy(self.decode(latents)), dtype="float32")
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "likelihood": self.likelihood,
-            "beta": self.beta,
-            "decoder_log_var": self.decoder_log_var,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
-        return cls(**config)
-
 
 def build_conv_vae(image_shape, latent_dim=16, filters=(32, 64), dense_units=256,
                    likelihood="bernoulli", beta=1.0, seed=None, **kwargs):

@@ -42,6 +42,8 @@ class VAEGAN(MultiOptimizerModel):
 
     loss_names = ("kl_loss", "feature_loss", "g_adversarial", "d_loss", "encoder_loss",
                   "decoder_loss", "d_real", "d_fake", "mse")
+    network_names = ("encoder", "decoder", "discriminator")
+    config_names = ("gamma", "seed")
     optimizer_names = ("e_optimizer", "g_optimizer", "d_optimizer")
     _network_losses = {"e_optimizer": "encoder_loss", "g_optimizer": "decoder_loss", "d_optimizer": "d_loss"}
 
@@ -117,24 +119,6 @@ class VAEGAN(MultiOptimizerModel):
         latents = keras.random.normal((int(num_samples), self.latent_dim),
                                       seed=self.seed_generator if seed is None else seed)
         return np.asarray(ops.convert_to_numpy(self.decoder(latents, training=False)), dtype="float32")
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "gamma": self.gamma,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
-
 
 def feature_discriminator(image_shape, filters=(32, 64), name="discriminator"):
     """Conv discriminator returning ``[logit, features]``; the features are its last conv
