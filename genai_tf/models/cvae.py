@@ -14,7 +14,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from genai_tf import losses
 from genai_tf.models import networks
 from genai_tf.models.base import images_from_batch, validated_images
 from genai_tf.models.vae import VAE
@@ -52,17 +51,20 @@ class ConditionalVAE(VAE):
                              "genai_tf.data.load_dataset yields them.")
         return validated_images(self, data), data[1]
 
+    def network_inputs(self, tensor, labels=None):
+        """``[tensor, one-hot labels]``: the label goes into the encoder and the decoder."""
+        if labels is None:
+            raise ValueError("A ConditionalVAE needs labels: pass integer labels (batch,) with the images.")
+        return [ops.convert_to_tensor(tensor, dtype="float32"), self.one_hot(labels)]
+
     def encode(self, images, labels, training=False):
         """``(images, labels)`` → ``(z_mean, z_log_var)`` of q(z | x, y)."""
-        images = ops.convert_to_tensor(images, dtype="float32")
-        z_mean, z_log_var = self.encoder([images, self.one_hot(labels)], training=training)
+        z_mean, z_log_var = self.encoder(self.network_inputs(images, labels), training=training)
         return z_mean, z_log_var
 
     def decode(self, latents, labels, training=False):
         """``(latents, labels)`` → the mean image E[x | z, y] in [0, 1]."""
-        latents = ops.convert_to_tensor(latents, dtype="float32")
-        outputs = self.decoder([latents, self.one_hot(labels)], training=training)
-        return ops.sigmoid(outputs) if self.likelihood == "bernoulli" else ops.clip(outputs, 0.0, 1.0)
+        return self.mean_image(self.decoder(self.network_inputs(latents, labels), training=training))
 
     def call(self, data, training=False):
         """Reconstruction of ``(images, labels)`` through the posterior mean."""
@@ -70,36 +72,9 @@ class ConditionalVAE(VAE):
         z_mean, _ = self.encode(images, labels, training=training)
         return self.decode(z_mean, labels, training=training)
 
-    def compute_losses(self, images, labels, training=False):
-        """The negative conditional β-ELBO, Eq. (CVAE.1), and its terms."""
-        images = ops.convert_to_tensor(images, dtype="float32")
-        one_hot = self.one_hot(labels)
-        z_mean, z_log_var = self.encoder([images, one_hot], training=training)
-        latents = self.sampling([z_mean, z_log_var])
-        reconstruction = self.reconstruction_nll(images, self.decoder([latents, one_hot], training=training))
-        kl = losses.gaussian_kl(z_mean, z_log_var)
-        return {
-            "loss": ops.mean(reconstruction + self.beta * kl),
-            "reconstruction_loss": ops.mean(reconstruction),
-            "kl_loss": ops.mean(kl),
-            "elbo": ops.mean(losses.elbo(reconstruction, kl)),
-        }
-
     def log_importance_weights(self, images, labels, num_samples, seed=None):
         """log p(x | z_i, y) + log p(z_i) - log q(z_i | x, y), shape ``(k, batch)``."""
-        images = ops.convert_to_tensor(images, dtype="float32")
-        z_mean, z_log_var = self.encode(images, labels)
-        batch = ops.shape(images)[0]
-        epsilon = keras.random.normal((num_samples, batch, self.latent_dim),
-                                      seed=self.seed_generator if seed is None else seed)
-        latents = z_mean[None] + ops.exp(0.5 * z_log_var)[None] * epsilon
-        flat_latents = ops.reshape(latents, (-1, self.latent_dim))
-        tiled_labels = ops.reshape(ops.broadcast_to(ops.reshape(labels, (1, -1)), (num_samples, batch)), (-1,))
-        tiled_images = ops.reshape(ops.broadcast_to(images[None], (num_samples, *ops.shape(images))),
-                                   (-1, *self.image_shape))
-        outputs = self.decoder([flat_latents, self.one_hot(tiled_labels)])
-        log_px = ops.reshape(-self.reconstruction_nll(tiled_images, outputs), (num_samples, batch))
-        return log_px + losses.log_normal_pdf(latents) - losses.log_normal_pdf(latents, z_mean[None], z_log_var[None])
+        return self._log_importance_weights(images, labels, num_samples, seed)
 
     def generate(self, num_samples, seed=None, labels=None):
         """Draw z ~ N(0, I) and decode it as the requested ``labels`` (``(n,)`` ints).

@@ -73,10 +73,13 @@ class VAE(LossTermsModel):
 
     def decode(self, latents, training=False):
         """Latents → the decoder's mean image E[x|z], in [0, 1]."""
-        outputs = self.decoder(latents, training=training)
+        return self.mean_image(self.decoder(latents, training=training))
+
+    def mean_image(self, decoder_outputs):
+        """The decoder's raw outputs → the mean image in [0, 1] (sigmoid of Bernoulli logits)."""
         if self.likelihood == "bernoulli":
-            return ops.sigmoid(outputs)
-        return ops.clip(outputs, 0.0, 1.0)
+            return ops.sigmoid(decoder_outputs)
+        return ops.clip(decoder_outputs, 0.0, 1.0)
 
     def call(self, images, training=False):
         """Reconstruction through the posterior mean: decode(μ(x))."""
@@ -90,10 +93,18 @@ class VAE(LossTermsModel):
         return losses.gaussian_nll(images, decoder_outputs, self.decoder_log_var)
 
     # --- the objective -----------------------------------------------------------------
-    def compute_losses(self, images, training=False):
-        z_mean, z_log_var = self.encoder(images, training=training)
+    def network_inputs(self, tensor, labels=None):
+        """What the encoder (``tensor`` = images) or decoder (``tensor`` = latents) takes.
+        The plain VAE ignores ``labels``; the conditional VAE adds them (one-hot)."""
+        return tensor
+
+    def compute_losses(self, images, labels=None, training=False):
+        """The negative β-ELBO, Eq. (VAE.6) (Eq. CVAE.1 with labels), and its terms."""
+        images = ops.convert_to_tensor(images, dtype="float32")
+        z_mean, z_log_var = self.encoder(self.network_inputs(images, labels), training=training)
         latents = self.sampling([z_mean, z_log_var])  # (batch, latent_dim), Eq. (VAE.5)
-        reconstruction = self.reconstruction_nll(images, self.decoder(latents, training=training))
+        decoder_outputs = self.decoder(self.network_inputs(latents, labels), training=training)
+        reconstruction = self.reconstruction_nll(images, decoder_outputs)
         kl = losses.gaussian_kl(z_mean, z_log_var)
         return {
             "loss": ops.mean(reconstruction + self.beta * kl),
@@ -107,8 +118,11 @@ class VAE(LossTermsModel):
 
         The input of :func:`genai_tf.losses.iwae_bound` (Eq. VAE.7).
         """
+        return self._log_importance_weights(images, None, num_samples, seed)
+
+    def _log_importance_weights(self, images, labels, num_samples, seed):
         images = ops.convert_to_tensor(images, dtype="float32")
-        z_mean, z_log_var = self.encode(images)
+        z_mean, z_log_var = self.encoder(self.network_inputs(images, labels))
         batch = ops.shape(images)[0]
         epsilon = keras.random.normal((num_samples, batch, self.latent_dim),
                                       seed=self.seed_generator if seed is None else seed)
@@ -118,8 +132,10 @@ class VAE(LossTermsModel):
             ops.broadcast_to(images[None], (num_samples, *ops.shape(images))),
             (-1, *self.image_shape),
         )  # (k*batch, H, W, C)
-        log_px = -self.reconstruction_nll(tiled_images, self.decoder(flat_latents))
-        log_px = ops.reshape(log_px, (num_samples, batch))
+        if labels is not None:  # (k*batch,), the same label for each example's k samples
+            labels = ops.reshape(ops.broadcast_to(ops.reshape(labels, (1, -1)), (num_samples, batch)), (-1,))
+        outputs = self.decoder(self.network_inputs(flat_latents, labels))
+        log_px = ops.reshape(-self.reconstruction_nll(tiled_images, outputs), (num_samples, batch))
         log_pz = losses.log_normal_pdf(latents)
         log_qz = losses.log_normal_pdf(latents, z_mean[None], z_log_var[None])
         return log_px + log_pz - log_qz
