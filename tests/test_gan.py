@@ -159,7 +159,12 @@ def test_generate_contract():
 
 def test_builders_size_from_image_shape_and_reject_bad_shapes():
     for shape in ((28, 28, 1), (32, 32, 3)):
-        assert build_dcgan(shape, latent_dim=4, filters=(8, 4)).generate(2, seed=0).shape == (2, *shape)
+        for head_filters in (None, 4):
+            model = build_dcgan(shape, latent_dim=4, filters=(8, 4), head_filters=head_filters)
+            assert model.generate(2, seed=0).shape == (2, *shape)
+            last = model.generator.layers[-1]  # the layer that makes the image: 3×3 conv or up-conv
+            assert isinstance(last, keras.layers.Conv2DTranspose) == (head_filters is None)
+            assert last.kernel.shape[:2] == ((4, 4) if head_filters is None else (3, 3))
         assert build_mlp_gan(shape, latent_dim=4, units=(8,)).generate(2, seed=0).shape == (2, *shape)
     with pytest.raises(ValueError, match="divisible by 4"):
         build_dcgan((30, 30, 1))
