@@ -1,0 +1,60 @@
+"""Tests of the benchmark scripts under benchmarks/ (which are not part of the package).
+
+The full benchmarks take tens of minutes on real MNIST; here each runs in its ``--quick`` mode
+on the bundled digits, to prove the script still works end to end and writes its table.
+"""
+
+import importlib.util
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def table_rows(text, model):
+    """The cells of the markdown table rows that start with ``| model |``."""
+    return [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in text.splitlines() if line.startswith(f"| {model} |")]
+
+
+def numbers(cells):
+    return [float(value) for cell in cells for value in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", cell)]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+def test_vgn_quick_run_writes_a_table_of_finite_numbers(tmp_path, capsys):
+    vgn = load_script("vgn")
+    output = tmp_path / "results_vgn.md"
+    assert vgn.main(["--quick", "--dataset", "digits", "--output", str(output)]) == 0
+
+    text = output.read_text()
+    assert text.startswith("# Variational generative networks benchmark (quick check, not a result)")
+    assert "not judged (quick run)" in text
+    assert "## Machine" in text or "Machine:" in text
+    for model, columns in [("cvae", 15), ("vae", 14), ("vaegan", 14)]:
+        rows = table_rows(text, model)
+        assert len(rows) == 1, (model, text)
+        cells = rows[0]
+        assert len(cells) == columns, (model, cells)
+        assert not any(word in cell.lower() for cell in cells for word in ("nan", "inf")), (model, cells)
+        values = numbers(cells[1:])
+        assert values and all(math.isfinite(value) for value in values), (model, cells)
+    cvae = table_rows(text, "cvae")[0]
+    accuracy = float(cvae[6].strip("*%")) / 100  # share read as requested
+    assert 0.0 <= accuracy <= 1.0
+    assert float(cvae[13].split()[0]) < 0  # test conditional ELBO in nats: a log-probability bound
+    vae, vaegan = table_rows(text, "vae")[0], table_rows(text, "vaegan")[0]
+    assert vae[-2] == "1.000"  # the VAE is its own reference
+    assert float(vaegan[-2]) == pytest.approx(float(vaegan[6]) / float(vae[6]), rel=1e-2)  # cFID ratio
+    assert "wrote" in capsys.readouterr().out
