@@ -78,7 +78,8 @@ RECIPES: dict[str, Recipe] = {
                  "dynamically binarized data"),
     "gan": Recipe(_gan("build_mlp_gan"), 100, None, "classic MLP GAN, non-saturating loss",
                   reconstructs=False),
-    "dcgan": Recipe(_gan("build_dcgan"), 64, None, "DCGAN, non-saturating loss", reconstructs=False),
+    "dcgan": Recipe(_gan("build_dcgan"), 64, None, "DCGAN with a full-resolution head, non-saturating loss",
+                    reconstructs=False),
     # A 2-D style code, as notebook 04: in its trials codes of 2, 4, 8 and 16 gave 98.9 %, ~98 %,
     # 93.0 % and 89.8 % of samples read as the requested digit (a larger code: better ELBO, worse
     # control); issue 4's target is 97 % (benchmarks/vgn.py).
