@@ -23,12 +23,29 @@ def _image_batches(data, batch_size=256):
         yield batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
-def reconstruction_mse(model, data) -> float:
-    """Mean over pixels and examples of (x - model(x))², Eq. (AE.3)."""
+def reconstruction_mse(model, data, targets=None, labels=None, batch_size=256) -> float:
+    """Mean over pixels and examples of (x - model(x))², Eq. (AE.3).
+
+    ``data``: a dataset or an array of model inputs. For arrays, ``targets`` (default: the
+    inputs) are what reconstructions are compared with, e.g. grey-level images when the model
+    reads binarised ones; ``labels`` are passed as ``model((inputs, labels))`` (the CVAE).
+    """
+    if targets is None and labels is None:
+        batches = ((images, images, None) for images in _image_batches(data, batch_size))
+    else:
+        inputs = np.asarray(data)
+        targets = inputs if targets is None else np.asarray(targets)
+        if targets.shape != inputs.shape or (labels is not None and len(labels) != len(inputs)):
+            raise ValueError(f"inputs {inputs.shape}, targets {targets.shape} and labels "
+                             f"{None if labels is None else len(labels)} must describe the same examples.")
+        batches = ((inputs[i:i + batch_size], targets[i:i + batch_size],
+                    None if labels is None else np.asarray(labels)[i:i + batch_size])
+                   for i in range(0, len(inputs), batch_size))
     totals, count = 0.0, 0
-    for images in _image_batches(data):
-        reconstructions = model(images, training=False)
-        values = ops.convert_to_numpy(losses.squared_error(images, reconstructions))
+    for batch_inputs, batch_targets, batch_labels in batches:
+        model_inputs = batch_inputs if batch_labels is None else (batch_inputs, batch_labels)
+        reconstructions = model(model_inputs, training=False)
+        values = ops.convert_to_numpy(losses.squared_error(batch_targets, reconstructions))
         totals += float(values.sum())
         count += len(values)
     return totals / count

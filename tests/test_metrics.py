@@ -64,6 +64,29 @@ def test_reconstruction_mse_matches_numpy_on_arrays_and_datasets():
     assert metrics.reconstruction_mse(identity, images) == 0.0
 
 
+def test_reconstruction_mse_with_separate_targets_and_labels():
+    """Inputs (e.g. binarised) vs targets (grey levels), and labels passed as model((x, y))."""
+    rng = np.random.default_rng(3)
+    inputs = rng.uniform(size=(300, 4, 4, 1)).astype("float32")
+    targets = rng.uniform(size=(300, 4, 4, 1)).astype("float32")
+    labels = rng.integers(0, 3, size=300)
+    expected = np.mean((targets - 0.5 * inputs).astype("float64") ** 2)
+    assert metrics.reconstruction_mse(halving_model((4, 4, 1)), inputs, targets=targets) == pytest.approx(expected, rel=1e-5)
+
+    seen = []
+
+    def conditional(batch, training=False):  # reconstruction = label / 10, whatever the image
+        images, batch_labels = batch
+        seen.append(len(batch_labels))
+        return np.broadcast_to((np.asarray(batch_labels, "float32") / 10)[:, None, None, None], images.shape)
+
+    expected = np.mean((targets - (labels / 10)[:, None, None, None]) ** 2)
+    got = metrics.reconstruction_mse(conditional, inputs, targets=targets, labels=labels, batch_size=128)
+    assert got == pytest.approx(expected, rel=1e-5) and seen == [128, 128, 44]
+    with pytest.raises(ValueError, match="same examples"):
+        metrics.reconstruction_mse(conditional, inputs, targets=targets[:10])
+
+
 # --- ELBO and IWAE, with a stub model whose answers are known ------------------------------
 
 
