@@ -127,7 +127,7 @@ def benchmark_cvae(args, classifier, test_images):
 def benchmark_unconditional(family, args, classifier, test_images):
     import numpy as np
 
-    from genai_tf import sample_quality
+    from genai_tf import metrics, sample_quality
 
     model, _, stats = _train(family, args)
     start = time.perf_counter()
@@ -138,8 +138,7 @@ def benchmark_unconditional(family, args, classifier, test_images):
                               for first in range(0, num_samples, GENERATE_CHUNK)])
     results = sample_quality.evaluate_samples(samples, test_images, classifier, seed=args.seed)
     # Reconstructions Dec(μ(x)) of the grey-level test images, in pixels, for both models.
-    reconstructions = model.predict(test_images, batch_size=500, verbose=0)
-    mse = float(np.mean((np.asarray(reconstructions, "float64") - test_images) ** 2))
+    mse = metrics.reconstruction_mse(model, test_images, batch_size=500)
     return {**stats, **_quality(results), "test_mse": mse, "eval_seconds": time.perf_counter() - start}
 
 
