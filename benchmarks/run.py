@@ -90,8 +90,8 @@ def machine_description() -> list[tuple[str, str]]:
 
 
 # --- training helpers ----------------------------------------------------------------------
-def _make_callback_classes():
-    """Two small callbacks, defined after keras is imported (importing it is slow)."""
+def _epoch_timer_class():
+    """The epoch timer, defined after keras is imported (importing it is slow)."""
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
@@ -108,27 +108,7 @@ def _make_callback_classes():
             self.wall.append(time.perf_counter() - self._start[0])
             self.cpu.append(time.process_time() - self._start[1])
 
-    class CosineOverBudget(keras.callbacks.Callback):
-        """Cosine learning-rate decay over a wall-clock budget, from the optimizer's rate down
-        to ``final_fraction`` of it. It is driven by elapsed time (``time.perf_counter``)
-        because the number of steps a time budget allows isn't known in advance."""
-
-        def __init__(self, seconds, final_fraction=0.02):
-            super().__init__()
-            self.seconds = float(seconds)
-            self.final_fraction = final_fraction
-
-        def on_train_begin(self, logs=None):
-            self.base_rate = float(self.model.optimizer.learning_rate)
-            self.start = time.perf_counter()
-
-        def on_train_batch_begin(self, batch, logs=None):
-            progress = min((time.perf_counter() - self.start) / self.seconds, 1.0)
-            cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
-            scale = self.final_fraction + (1.0 - self.final_fraction) * cosine
-            self.model.optimizer.learning_rate = self.base_rate * scale
-
-    return EpochTimer, CosineOverBudget
+    return EpochTimer
 
 
 def _median(values):
@@ -162,7 +142,7 @@ def benchmark_autoencoder(args, quick):
     from genai_tf import metrics
     from genai_tf.models import recipe
 
-    EpochTimer, _ = _make_callback_classes()
+    EpochTimer = _epoch_timer_class()
     family = recipe("autoencoder")
     dataset = _load(args, family.binarize, quick)
     model = family.build(dataset.image_shape, family.latent_dim, args.seed)
@@ -198,10 +178,10 @@ def benchmark_vae(args, quick):
     import numpy as np
 
     from genai_tf import metrics
-    from genai_tf.callbacks import TimeBudget
+    from genai_tf.callbacks import LearningRateDecay, TimeBudget
     from genai_tf.models import recipe
 
-    EpochTimer, CosineOverBudget = _make_callback_classes()
+    EpochTimer = _epoch_timer_class()
     family = recipe("vae")
     dataset = _load(args, family.binarize, quick)
     model = family.build(dataset.image_shape, family.latent_dim, args.seed)
@@ -214,7 +194,8 @@ def benchmark_vae(args, quick):
     # TimeBudget stops fit() after the batch that crosses the budget (wall clock, graph
     # tracing included); a partial last epoch counts as a fraction.
     budget, timer = TimeBudget(60.0 * minutes, clock="wall"), EpochTimer()
-    fit_callbacks = [budget, timer] + ([] if args.no_decay else [CosineOverBudget(60.0 * minutes)])
+    cosine = LearningRateDecay("cosine", final_fraction=0.02, budget=budget)  # to 2 % over the budget
+    fit_callbacks = [budget, timer] + ([] if args.no_decay else [cosine])
     model.fit(dataset.train, epochs=10**6, callbacks=fit_callbacks, verbose=2 if args.verbose else 0)
     epochs_done = budget.steps / steps
     complete = budget.steps // steps  # the stopped epoch also reaches on_epoch_end: drop it

@@ -1,4 +1,5 @@
-"""Training callbacks: TensorBoard run folders, a seeded image grid per epoch, a NaN guard.
+"""Training callbacks: TensorBoard run folders, a seeded image grid per epoch, a NaN guard,
+a time budget and a learning-rate decay over it.
 
 One ``SampleGrid`` serves every model: it logs ``model.generate(n, seed)`` (the same latents
 every epoch, so the grid shows learning, not sampling noise) and, when given fixed images,
@@ -112,14 +113,11 @@ class TensorBoard(keras.callbacks.TensorBoard):
     """
 
     def _collect_learning_rate(self, logs):
-        names = getattr(self.model, "optimizer_names", ())
-        if not names:
+        if not getattr(self.model, "optimizer_names", ()):
             return super()._collect_learning_rate(logs)
         logs = dict(logs or {})
-        for name in names:
-            optimizer = getattr(self.model, name, None)
-            if optimizer is not None:
-                logs[f"learning_rate_{name}"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        for name, optimizer in model_optimizers(self.model).items():
+            logs[f"learning_rate_{name}"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         return logs
 
 
@@ -210,3 +208,76 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.wall_seconds, self.cpu_seconds = (now - start for now, start in zip(self._now(), self._start))
+
+    @property
+    def progress(self) -> float:
+        """The share of the budget spent so far, 0 at the start and 1 (or a bit more) at the end."""
+        spent = self.cpu_seconds if self.clock == "cpu" else self.wall_seconds
+        return spent / self.seconds if self.seconds > 0 else 1.0
+
+
+def model_optimizers(model) -> dict:
+    """The optimizers ``fit`` uses, by name: the named ones of a GAN or VAE-GAN, else ``optimizer``."""
+    names = getattr(model, "optimizer_names", ()) or ("optimizer",)
+    return {name: getattr(model, name) for name in names if getattr(model, name, None) is not None}
+
+
+class LearningRateDecay(keras.callbacks.Callback):
+    """Anneal every optimizer's learning rate over the last part of training (Eq. below).
+
+    With ``p`` the share of training done, ``t = clip((p − start) / (1 − start), 0, 1)`` and
+    ``f = 1 − t`` (``shape="linear"``) or ``f = (1 + cos πt) / 2`` (``"cosine"``), the rate is
+    ``lr0 × (final_fraction + (1 − final_fraction) f)``: ``lr0`` until ``p = start``, then down
+    to ``final_fraction × lr0`` at the end. ``p`` is the share of ``budget``'s time (a
+    :class:`TimeBudget` in the same ``fit``, whose number of steps is not known in advance) or
+    else of ``fit``'s ``epochs × steps``.
+
+    The DCGAN recipe decays linearly to 0 over the second half: with a constant rate its samples
+    keep moving (cFID on MNIST jumps by about ±1 between epochs); the VAE benchmark uses a
+    cosine to 2 % (benchmarks/README.md). The rates stay annealed after ``fit``; to train on,
+    call ``compile`` again.
+    """
+
+    SHAPES = ("linear", "cosine")
+
+    def __init__(self, shape="linear", start=0.0, final_fraction=0.0, budget=None):
+        super().__init__()
+        if shape not in self.SHAPES:
+            raise ValueError(f"shape={shape!r}; use one of {self.SHAPES}.")
+        if not 0.0 <= start < 1.0:
+            raise ValueError(f"start={start}; it is the share of training before the decay, in [0, 1).")
+        if not 0.0 <= final_fraction <= 1.0:
+            raise ValueError(f"final_fraction={final_fraction}; it is a share of the rate, in [0, 1].")
+        self.shape, self.start, self.final_fraction = shape, float(start), float(final_fraction)
+        self.budget = budget
+        self.initial = {}
+        self._steps = 0
+
+    def on_train_begin(self, logs=None):
+        optimizers = model_optimizers(self.model)
+        for name, optimizer in optimizers.items():
+            if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+                raise ValueError(f"{name} already has a learning-rate schedule; LearningRateDecay needs "
+                                 f"a constant rate, e.g. keras.optimizers.Adam(2e-4).")
+        self.initial = {name: float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+                        for name, optimizer in optimizers.items()}
+        self._steps = 0
+
+    def progress(self) -> float:
+        if self.budget is not None:
+            return self.budget.progress
+        total = (self.params.get("epochs") or 1) * (self.params.get("steps") or 0)
+        return self._steps / total if total else 0.0
+
+    def scale(self) -> float:
+        t = min(1.0, max(0.0, (self.progress() - self.start) / (1.0 - self.start)))
+        f = 1.0 - t if self.shape == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
+        return self.final_fraction + (1.0 - self.final_fraction) * f
+
+    def on_train_batch_begin(self, batch, logs=None):
+        scale = self.scale()
+        for name, optimizer in model_optimizers(self.model).items():
+            optimizer.learning_rate.assign(self.initial[name] * scale)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1

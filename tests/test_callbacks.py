@@ -240,3 +240,73 @@ def test_time_budget_stops_fit_and_reports_what_it_used():
     assert budget.wall_seconds > 0.0
     with pytest.raises(ValueError, match="clock"):
         TimeBudget(1.0, clock="gpu")
+
+
+def test_linear_decay_follows_its_formula_over_fit_steps():
+    import keras
+    import numpy as np
+    import pytest
+
+    from genai_tf.callbacks import LearningRateDecay
+
+    class Record(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.rates = []
+
+        def on_train_batch_begin(self, batch, logs=None):  # runs after LearningRateDecay's
+            self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    record = Record()
+    x = np.zeros((40, 2), "float32")
+    model.fit(x, x[:, :1], batch_size=10, epochs=2, callbacks=[LearningRateDecay(start=0.5), record], verbose=0)
+    # 8 steps: progress p = step/8; rate 0.1 · min(1, (1 − p)/0.5)
+    expected = [0.1 * min(1.0, (1 - step / 8) / 0.5) for step in range(8)]
+    np.testing.assert_allclose(record.rates, expected, rtol=1e-6)
+    assert record.rates[-1] == pytest.approx(0.025)
+
+    with pytest.raises(ValueError, match="start"):
+        LearningRateDecay(start=1.0)
+    with pytest.raises(ValueError, match="shape"):
+        LearningRateDecay(shape="step")
+    scheduled = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    scheduled.compile(optimizer=keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
+                      loss="mse")
+    with pytest.raises(ValueError, match="schedule"):
+        scheduled.fit(x, x[:, :1], batch_size=10, epochs=1, callbacks=[LearningRateDecay()], verbose=0)
+
+
+def test_linear_decay_over_a_time_budget_anneals_both_gan_optimizers():
+    import keras
+    import numpy as np
+
+    from genai_tf.callbacks import LearningRateDecay, TimeBudget
+    from genai_tf.models import gan
+
+    model = gan.build_mlp_gan((8, 8, 1), latent_dim=4, units=(8, 8), seed=0)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(2e-3))
+    budget = TimeBudget(seconds=0.0)  # spent after the first batch: progress ≥ 1
+    decay = LearningRateDecay(start=0.0, budget=budget)
+    images = np.random.default_rng(0).uniform(size=(64, 8, 8, 1)).astype("float32")
+    model.fit(images, batch_size=8, epochs=1, callbacks=[budget, decay], verbose=0)
+    np.testing.assert_allclose([decay.initial["d_optimizer"], decay.initial["g_optimizer"]], [1e-3, 2e-3])
+    # the first step ran at the full rates (nothing spent yet); now the budget is spent: rate 0
+    assert budget.progress >= 1.0 and decay.scale() == 0.0
+    decay.on_train_batch_begin(1)
+    assert float(model.d_optimizer.learning_rate) == 0.0 and float(model.g_optimizer.learning_rate) == 0.0
+
+
+def test_cosine_decay_matches_its_closed_form_at_known_points():
+    import math
+
+    import pytest
+
+    from genai_tf.callbacks import LearningRateDecay
+
+    decay = LearningRateDecay("cosine", start=0.2, final_fraction=0.02)
+    for progress, expected in [(0.0, 1.0), (0.2, 1.0), (0.6, 0.02 + 0.98 * 0.5), (1.0, 0.02), (1.3, 0.02),
+                               (0.4, 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * 0.25)))]:
+        decay.progress = lambda progress=progress: progress
+        assert decay.scale() == pytest.approx(expected)
