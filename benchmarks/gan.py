@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from run import _make_callback_classes, _median, machine_description  # noqa: E402
+from run import _epoch_timer_class, _median, machine_description  # noqa: E402
 
 MODELS = ("gan", "dcgan")
 BATCH_SIZES = {"gan": 64, "dcgan": 128}  # the classic listing uses 64; DCGAN 128
@@ -42,7 +42,7 @@ def benchmark(family, args, classifier, test_images):
     from genai_tf import callbacks, data, sample_quality
     from genai_tf.models import recipe
 
-    EpochTimer, _ = _make_callback_classes()
+    EpochTimer = _epoch_timer_class()
     dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=BATCH_SIZES[family],
                                 limit=2000 if args.quick else None, seed=args.seed)
     model = recipe(family).build(dataset.image_shape, recipe(family).latent_dim, args.seed)
@@ -50,10 +50,11 @@ def benchmark(family, args, classifier, test_images):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     seconds = minutes * 60 * (cores if args.clock == "cpu" else 1)
     timer, budget = EpochTimer(), callbacks.TimeBudget(seconds, clock=args.clock)
-    model.fit(dataset.train, epochs=10_000, callbacks=[timer, budget, callbacks.NaNGuard()],
+    model.fit(dataset.train, epochs=10_000,
+              callbacks=[timer, budget, callbacks.NaNGuard(), *recipe(family).schedule_callbacks(budget)],
               verbose=2 if args.verbose else 0)
     start = time.perf_counter()
-    samples = model.generate(args.num_samples, seed=args.seed)
+    samples = sample_quality.draw_samples(model, args.num_samples, seed=args.seed, chunk=1000)
     results = sample_quality.evaluate_samples(samples, test_images, classifier, seed=args.seed)
     histogram = np.round(np.asarray(results["class_histogram"]) * 100, 1)
     return {

@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from run import _load_average, _make_callback_classes, _median, machine_description  # noqa: E402
+from run import _load_average, _epoch_timer_class, _median, machine_description  # noqa: E402
 
 MODELS = ("cvae", "vae", "vaegan")
 # CVAE: notebook 04's batch. VAE: the batch its recipe was tuned with (benchmarks/README.md).
@@ -55,7 +55,7 @@ def _train(family, args, latent_dim=None):
     from genai_tf import callbacks, data
     from genai_tf.models import recipe
 
-    EpochTimer, _ = _make_callback_classes()
+    EpochTimer = _epoch_timer_class()
     family_recipe = recipe(family)
     dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=BATCH_SIZES[family],
                                 limit=QUICK["limit"] if args.quick else None, seed=args.seed,
@@ -66,7 +66,8 @@ def _train(family, args, latent_dim=None):
     print(f"== {family}: {model.count_params():,} parameters, batch {BATCH_SIZES[family]}, training for "
           f"{seconds:.0f} {args.clock} seconds ({args.minutes:g} min"
           f"{f' × {_cores()} cores' if args.clock == 'cpu' else ''}) ...", flush=True)
-    model.fit(dataset.train, epochs=10**6, callbacks=[timer, budget, callbacks.NaNGuard()],
+    model.fit(dataset.train, epochs=10**6,
+              callbacks=[timer, budget, callbacks.NaNGuard(), *family_recipe.schedule_callbacks(budget)],
               verbose=2 if args.verbose else 0)
     steps_per_epoch = -(-len(dataset.images("train")) // BATCH_SIZES[family])
     complete = budget.steps // steps_per_epoch  # the stopped epoch also reaches on_epoch_end: drop it
@@ -103,12 +104,9 @@ def benchmark_cvae(args, classifier, test_images):
     per_class = QUICK["samples_per_class"] if args.quick else args.samples_per_class
     num_classes = model.num_classes
     requested = np.repeat(np.arange(num_classes), per_class)  # (10 · per_class,)
-    chunks = []  # Bernoulli means E[x | z, y] with z ~ N(0, I), label by label, chunk by chunk
-    for label in range(num_classes):
-        for first in range(0, per_class, GENERATE_CHUNK):
-            size = min(GENERATE_CHUNK, per_class - first)
-            chunks.append(model.generate(size, seed=args.seed + 10 + label + first, labels=np.full(size, label)))
-    samples = np.concatenate(chunks)  # (10 · per_class, H, W, C)
+    # Bernoulli means E[x | z, y] with z ~ N(0, I), label by label: (10 · per_class, H, W, C)
+    samples = sample_quality.draw_samples(model, len(requested), seed=args.seed + 10, chunk=GENERATE_CHUNK,
+                                          labels=requested)
     predicted = classifier.predict(samples)
     per_class_accuracy = [float(np.mean(predicted[requested == label] == label)) for label in range(num_classes)]
     results = sample_quality.evaluate_samples(samples, test_images, classifier, seed=args.seed)
@@ -125,8 +123,6 @@ def benchmark_cvae(args, classifier, test_images):
 
 
 def benchmark_unconditional(family, args, classifier, test_images):
-    import numpy as np
-
     from genai_tf import metrics, sample_quality
 
     model, _, stats = _train(family, args)
@@ -134,8 +130,7 @@ def benchmark_unconditional(family, args, classifier, test_images):
     num_samples = QUICK["num_samples"] if args.quick else args.num_samples
     # Images in [0, 1] from generate(): the VAE's Bernoulli means sigmoid(logits) (its recipe trains
     # on binarized pixels, so the mean estimates the grey level), the VAE-GAN's sigmoid output.
-    samples = np.concatenate([model.generate(min(GENERATE_CHUNK, num_samples - first), seed=args.seed + 1000 + first)
-                              for first in range(0, num_samples, GENERATE_CHUNK)])
+    samples = sample_quality.draw_samples(model, num_samples, seed=args.seed + 1000, chunk=GENERATE_CHUNK)
     results = sample_quality.evaluate_samples(samples, test_images, classifier, seed=args.seed)
     # Reconstructions Dec(μ(x)) of the grey-level test images, in pixels, for both models.
     mse = metrics.reconstruction_mse(model, test_images, batch_size=500)

@@ -57,7 +57,7 @@ def train(args) -> int:
     print(f"training {args.family} ({family.description}) on {args.dataset} "
           f"{dataset.image_shape}, latent_dim={latent_dim}, {args.epochs} epochs")
     model.fit(dataset.train, validation_data=dataset.validation, epochs=args.epochs,
-              callbacks=fit_callbacks, verbose=1)
+              callbacks=fit_callbacks + family.schedule_callbacks(), verbose=1)
     results = model.evaluate(dataset.validation, verbose=0, return_dict=True)
     model.save(output / "model.keras")
     print("final validation metrics: " + ", ".join(f"{k}={float(v):.4f}" for k, v in results.items()))

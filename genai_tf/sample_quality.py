@@ -413,6 +413,29 @@ def extrapolate_inverse_n(sizes, values) -> tuple[float, float]:
     return float(intercept), float(slope)
 
 
+def draw_samples(model, num_samples, seed=0, chunk=1000, labels=None) -> np.ndarray:
+    """``model.generate`` for many samples, ``chunk`` at a time to bound memory.
+
+    Chunk ``i`` (its first sample at ``start = i · chunk``) is ``model.generate(size,
+    seed=seed + start)``, so the result does not depend on anything but ``seed`` and ``chunk``.
+    ``labels`` (``(num_samples,)`` ints) go to a conditional model chunk by chunk; without them
+    the CVAE cycles its classes within each chunk. Returns float32 ``(num_samples, H, W, C)``.
+    """
+    num_samples, chunk = int(num_samples), int(chunk)
+    if num_samples < 1 or chunk < 1:
+        raise ValueError(f"num_samples={num_samples} and chunk={chunk} must both be at least 1.")
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != num_samples:
+            raise ValueError(f"labels has {len(labels)} entries; draw_samples needs one per sample ({num_samples}).")
+    parts = []
+    for start in range(0, num_samples, chunk):
+        size = min(chunk, num_samples - start)
+        extra = {} if labels is None else {"labels": labels[start:start + size]}
+        parts.append(np.asarray(model.generate(size, seed=seed + start, **extra), dtype="float32"))
+    return np.concatenate(parts)
+
+
 def uniform_noise_images(num_images, image_shape, seed=0) -> np.ndarray:
     """The noise baseline: float32 ``(n, H, W, C)`` images with pixels drawn i.i.d. from U[0, 1]."""
     return np.random.default_rng(seed).random((int(num_images), *image_shape), dtype=np.float32)

@@ -140,3 +140,45 @@ def test_checks_report_not_implemented():
                   checks.knn_precision_recall):
         result = check(stub)
         assert not result and "not implemented" in result.message
+
+
+class _RecordingGenerator:
+    """generate(n, seed, labels) returns images that encode (seed, position, label), and logs calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def generate(self, num_samples, seed=None, labels=None):
+        self.calls.append((num_samples, seed, None if labels is None else list(labels)))
+        images = np.zeros((num_samples, 2, 2, 1), "float32")
+        images[:, 0, 0, 0] = seed / 100.0
+        images[:, 0, 1, 0] = np.arange(num_samples) / 100.0
+        if labels is not None:
+            images[:, 1, 0, 0] = np.asarray(labels) / 100.0
+        return images
+
+
+def test_draw_samples_chunks_seeds_and_labels():
+    model = _RecordingGenerator()
+    images = sq.draw_samples(model, 25, seed=3, chunk=10)
+    assert images.shape == (25, 2, 2, 1) and images.dtype == np.float32
+    assert [(n, seed) for n, seed, _ in model.calls] == [(10, 3), (10, 13), (5, 23)]
+    np.testing.assert_allclose(images[:, 0, 0, 0] * 100, np.repeat([3, 13, 23], [10, 10, 5]))
+    np.testing.assert_allclose(images[10:20, 0, 1, 0] * 100, np.arange(10))
+
+    model = _RecordingGenerator()
+    labels = np.arange(7) % 3
+    images = sq.draw_samples(model, 7, seed=0, chunk=4, labels=labels)
+    assert [call[2] for call in model.calls] == [[0, 1, 2, 0], [1, 2, 0]]
+    np.testing.assert_allclose(images[:, 1, 0, 0] * 100, labels)
+    with pytest.raises(ValueError, match="one per sample"):
+        sq.draw_samples(model, 5, labels=[0, 1])
+    with pytest.raises(ValueError, match="at least 1"):
+        sq.draw_samples(model, 0)
+
+
+def test_draw_samples_of_a_real_model_match_generate_per_chunk():
+    model = cvae.build_conv_cvae((8, 8, 1), latent_dim=2, filters=(4, 8), dense_units=8, seed=0)
+    drawn = sq.draw_samples(model, 30, seed=5, chunk=20)
+    np.testing.assert_array_equal(drawn[:20], model.generate(20, seed=5))
+    np.testing.assert_array_equal(drawn[20:], model.generate(10, seed=25))

@@ -168,6 +168,24 @@ def test_builders_size_from_image_shape_and_reject_bad_shapes():
         assert build_mlp_gan(shape, latent_dim=4, units=(8,)).generate(2, seed=0).shape == (2, *shape)
     with pytest.raises(ValueError, match="divisible by 4"):
         build_dcgan((30, 30, 1))
+    with pytest.raises(ValueError, match="d_filters"):
+        build_dcgan((28, 28, 1), d_filters=())
+
+
+def _discriminator_convs(model):
+    return [(layer.filters, layer.output.shape[1]) for layer in model.discriminator.layers
+            if isinstance(layer, keras.layers.Conv2D)]
+
+
+def test_dcgan_discriminator_depth_follows_d_filters():
+    default = build_dcgan((28, 28, 1), latent_dim=4, filters=(8, 4))
+    assert _discriminator_convs(default) == [(4, 14), (8, 7), (16, 4)]  # mirror of G, then a conv to H/8
+    paper = build_dcgan((28, 28, 1), latent_dim=4, filters=(8, 4), d_filters=(4, 8))
+    assert _discriminator_convs(paper) == [(4, 14), (8, 7)]
+    batch_norms = [layer for layer in default.discriminator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(batch_norms) == 2  # after every conv but the first
+    logits = default.discriminator(np.zeros((3, 28, 28, 1), "float32"))
+    assert logits.shape == (3, 1)
     model = _tiny(build_mlp_gan)
     model.compile()
     with pytest.raises(ValueError, match="image_size"):

@@ -325,6 +325,19 @@ def test_recipes_build_compiled_models(family, cls):
     assert model.latent_dim == 3 and model.image_shape == IMAGE_SHAPE
 
 
+def test_recipe_schedule_callbacks_decay_only_where_the_recipe_says():
+    from genai_tf.callbacks import LearningRateDecay, TimeBudget
+
+    assert recipe("vae").schedule_callbacks() == []
+    budget = TimeBudget(60.0)
+    (decay,) = recipe("dcgan").schedule_callbacks(budget)
+    assert isinstance(decay, LearningRateDecay)
+    assert (decay.shape, decay.start, decay.final_fraction) == ("linear", recipe("dcgan").decay_start, 0.0)
+    assert decay.budget is budget
+    model = recipe("dcgan").build(IMAGE_SHAPE, 3, 0)
+    assert float(model.d_optimizer.learning_rate) == float(model.g_optimizer.learning_rate) == pytest.approx(4e-4)
+
+
 # --- importance weights ---------------------------------------------------------------------
 
 
