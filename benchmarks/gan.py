@@ -49,9 +49,9 @@ def benchmark(family, args, classifier, test_images):
     minutes = args.minutes if family == "dcgan" else args.mlp_minutes
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     seconds = minutes * 60 * (cores if args.clock == "cpu" else 1)
-    timer, budget = EpochTimer(), callbacks.TimeBudget(seconds, clock=args.clock)
-    model.fit(dataset.train, epochs=10_000,
-              callbacks=[timer, budget, callbacks.NaNGuard(), *recipe(family).schedule_callbacks(budget)],
+    timer = EpochTimer()
+    budget, budgeted = recipe(family).budget_callbacks(seconds, clock=args.clock)
+    model.fit(dataset.train, epochs=10_000, callbacks=[timer, callbacks.NaNGuard(), *budgeted],
               verbose=2 if args.verbose else 0)
     start = time.perf_counter()
     samples = sample_quality.draw_samples(model, args.num_samples, seed=args.seed, chunk=1000)

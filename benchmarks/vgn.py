@@ -62,12 +62,13 @@ def _train(family, args, latent_dim=None):
                                 binarize=family_recipe.binarize)
     model = family_recipe.build(dataset.image_shape, latent_dim or family_recipe.latent_dim, args.seed)
     seconds = args.minutes * 60 * (_cores() if args.clock == "cpu" else 1)
-    timer, budget = EpochTimer(), callbacks.TimeBudget(seconds, clock=args.clock)
+    timer = EpochTimer()
+    budget, budgeted = family_recipe.budget_callbacks(seconds, clock=args.clock)
     print(f"== {family}: {model.count_params():,} parameters, batch {BATCH_SIZES[family]}, training for "
           f"{seconds:.0f} {args.clock} seconds ({args.minutes:g} min"
           f"{f' × {_cores()} cores' if args.clock == 'cpu' else ''}) ...", flush=True)
     model.fit(dataset.train, epochs=10**6,
-              callbacks=[timer, budget, callbacks.NaNGuard(), *family_recipe.schedule_callbacks(budget)],
+              callbacks=[timer, callbacks.NaNGuard(), *budgeted],
               verbose=2 if args.verbose else 0)
     steps_per_epoch = -(-len(dataset.images("train")) // BATCH_SIZES[family])
     complete = budget.steps // steps_per_epoch  # the stopped epoch also reaches on_epoch_end: drop it

@@ -334,6 +334,11 @@ def test_recipe_schedule_callbacks_decay_only_where_the_recipe_says():
     assert isinstance(decay, LearningRateDecay)
     assert (decay.shape, decay.start, decay.final_fraction) == ("linear", recipe("dcgan").decay_start, 0.0)
     assert decay.budget is budget
+    budget, budgeted = recipe("dcgan").budget_callbacks(5.0, clock="cpu")
+    assert isinstance(budget, TimeBudget) and (budget.seconds, budget.clock) == (5.0, "cpu")
+    assert budgeted[0] is budget and len(budgeted) == 2 and budgeted[1].budget is budget
+    vae_budget, vae_callbacks = recipe("vae").budget_callbacks(5.0)
+    assert vae_callbacks == [vae_budget] and vae_budget.clock == "wall"  # no decay in the VAE recipe
     model = recipe("dcgan").build(IMAGE_SHAPE, 3, 0)
     assert float(model.d_optimizer.learning_rate) == float(model.g_optimizer.learning_rate) == pytest.approx(4e-4)
 

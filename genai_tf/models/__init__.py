@@ -33,6 +33,17 @@ class Recipe:
 
         return [] if self.decay_start is None else [LearningRateDecay("linear", self.decay_start, budget=budget)]
 
+    def budget_callbacks(self, seconds, clock="wall"):
+        """A ``callbacks.TimeBudget`` of ``seconds`` and the callbacks that train this recipe in it.
+
+        Returns ``(budget, callbacks)``: ``callbacks`` is the budget, then
+        :meth:`schedule_callbacks` over it. Pass them to ``fit`` with a large ``epochs``.
+        """
+        from genai_tf.callbacks import TimeBudget
+
+        budget = TimeBudget(seconds, clock=clock)
+        return budget, [budget, *self.schedule_callbacks(budget)]
+
 
 def _autoencoder(image_shape, latent_dim, seed):
     from genai_tf.models.autoencoder import build_conv_autoencoder
