@@ -1,179 +1,20 @@
-"""The course's sample-quality toolkit: a dataset classifier and the metrics computed in its feature space.
+"""Sample-quality metrics in the cFID classifier's feature space: cFID, KID, IS, precision / recall.
 
-InceptionV3 knows nothing about 28×28 digits, so a small conv net trained on the dataset
-itself (the "cFID classifier") supplies the features (its 128-unit penultimate layer) and
-class probabilities for cFID (with a real-vs-real floor), KID, the Inception score, k-NN
-precision / recall and the class histogram. The metric functions are pure numpy / scipy;
-only the classifier touches Keras. Likelihood metrics stay in :mod:`genai_tf.metrics`.
+The features and class probabilities come from :mod:`genai_tf.feature_classifier`; every
+function here is pure numpy / scipy. :func:`evaluate_samples` computes them all with a
+real-vs-real floor at the same sample size; :func:`metric_by_sample_size` and
+:func:`extrapolate_inverse_n` measure FID's 1/n bias (notebook 05). Likelihood metrics stay
+in :mod:`genai_tf.metrics`; the report table is in :mod:`genai_tf.tables`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import json
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import scipy.linalg
 
-CACHE_DIR_ENV = "GENAI_TF_CACHE_DIR"
-DEFAULT_EPOCHS = {"digits": 10, "mnist": 3, "fashion_mnist": 5, "cifar10": 10}
-
-
-# --- the feature classifier ---------------------------------------------------------------
-
-
-def check_images(images, image_shape=None) -> np.ndarray:
-    """``images`` as float32 ``(n, H, W, C)`` in [0, 1], or a ValueError that says how to fix it."""
-    images = np.asarray(images)
-    if images.ndim != 4 or len(images) == 0:
-        hint = " Add the channel axis: images[..., None]." if images.ndim == 3 else ""
-        raise ValueError(f"Expected images shaped (n >= 1, H, W, C) with floats in [0, 1]; got "
-                         f"an array of shape {images.shape}.{hint}")
-    if not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(f"Expected float images in [0, 1]; got dtype {images.dtype}. For uint8 "
-                         "pixels use images.astype('float32') / 255.")
-    if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
-        raise ValueError(f"Expected images of shape (n, {', '.join(map(str, image_shape))}); got "
-                         f"{images.shape}. Generate at that size, or load a classifier for "
-                         f"image_shape={tuple(images.shape[1:])}.")
-    if not np.all(np.isfinite(images)):
-        raise ValueError("The images contain NaN or infinite values.")
-    low, high = float(images.min(initial=0.0)), float(images.max(initial=0.0))
-    if low < -1e-4 or high > 1 + 1e-4:
-        hint = (" They look like [-1, 1] (tanh) outputs: rescale with (x + 1) / 2."
-                if low >= -1 - 1e-4 and high <= 1 + 1e-4 else "")
-        raise ValueError(f"Expected images with values in [0, 1]; got [{low:.3f}, {high:.3f}].{hint}")
-    return np.clip(images, 0.0, 1.0).astype(np.float32, copy=False)
-
-
-@dataclasses.dataclass
-class FeatureClassifier:
-    """A trained dataset classifier; its 128-unit penultimate layer is the feature space."""
-
-    model: object = dataclasses.field(repr=False)  # keras.Model: images -> class probabilities
-    dataset: str
-    image_shape: tuple
-    test_accuracy: float
-    path: str | None = None
-
-    def __post_init__(self):
-        import keras
-
-        self.image_shape = tuple(int(d) for d in self.image_shape)
-        outputs = [self.model.get_layer("features").output, self.model.output]
-        self._both = keras.Model(self.model.input, outputs)
-
-    def outputs(self, images, batch_size=500) -> tuple[np.ndarray, np.ndarray]:
-        """``(features (n, d), probabilities (n, classes))`` for ``images`` in one pass."""
-        images = check_images(images, self.image_shape)
-        features, probabilities = [], []
-        for start in range(0, len(images), batch_size):
-            f, p = self._both(images[start:start + batch_size], training=False)
-            features.append(np.asarray(f, np.float64))
-            probabilities.append(np.asarray(p, np.float64))
-        return np.concatenate(features), np.concatenate(probabilities)
-
-    def features(self, images, batch_size=500) -> np.ndarray:
-        """Penultimate-layer activations, float64 ``(n, d)``."""
-        return self.outputs(images, batch_size)[0]
-
-    def predict_proba(self, images, batch_size=500) -> np.ndarray:
-        """Class probabilities p(y|x), float64 ``(n, num_classes)``."""
-        return self.outputs(images, batch_size)[1]
-
-    def predict(self, images, batch_size=500) -> np.ndarray:
-        """Predicted labels, int ``(n,)``."""
-        return np.argmax(self.predict_proba(images, batch_size), axis=1)
-
-
-def default_cache_dir() -> Path:
-    """``$GENAI_TF_CACHE_DIR`` if set, else ``~/.cache/genai_tf``."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "genai_tf")
-
-
-def build_classifier(image_shape, num_classes=10, seed=0):
-    """Conv(32) → pool → Conv(64) → pool → Dense(128, "features") → softmax; seeded initializers."""
-    import keras
-    from keras import layers
-
-    def init(offset):
-        return keras.initializers.GlorotUniform(seed=seed + offset)
-
-    images = keras.Input(shape=tuple(image_shape), name="images")  # (batch, H, W, C)
-    hidden = images
-    for index, width in enumerate((32, 64)):
-        hidden = layers.Conv2D(width, 3, padding="same", activation="relu",
-                               kernel_initializer=init(index))(hidden)
-        hidden = layers.MaxPooling2D(padding="same")(hidden)  # (batch, H/2, W/2, width)
-    hidden = layers.Flatten()(hidden)
-    features = layers.Dense(128, activation="relu", kernel_initializer=init(2),
-                            name="features")(hidden)  # (batch, 128)
-    hidden = layers.Dropout(0.3, seed=seed)(features)
-    probabilities = layers.Dense(num_classes, activation="softmax", kernel_initializer=init(3),
-                                 name="probabilities")(hidden)
-    return keras.Model(images, probabilities, name="cfid_classifier")
-
-
-def load_classifier(dataset_name, image_shape=(28, 28, 1), cache_dir=None, epochs=None,
-                    data_dir=None, verbose=0) -> FeatureClassifier:
-    """The cFID classifier for ``dataset_name``: loaded from the cache, else trained and cached.
-
-    Cached as ``<cache_dir>/<dataset>-<H>x<W>x<C>/classifier.keras`` plus ``classifier.json``
-    (test accuracy, epochs, date). Training is seeded and uses the train split of
-    :func:`genai_tf.data.load_dataset` (seed 0); ``epochs`` defaults to ``DEFAULT_EPOCHS``.
-    An explicit ``epochs`` that differs from the cached model's retrains it. ``verbose`` is
-    passed to ``fit``.
-    """
-    import keras
-
-    height, width, channels = (int(d) for d in image_shape)
-    if height != width:
-        raise ValueError(f"image_shape={tuple(image_shape)}: only square images are supported.")
-    folder = Path(cache_dir or default_cache_dir()) / f"{dataset_name}-{height}x{width}x{channels}"
-    model_path, info_path = folder / "classifier.keras", folder / "classifier.json"
-    info = json.loads(info_path.read_text()) if info_path.exists() else None
-    if info is not None and model_path.exists() and epochs in (None, info["epochs"]):
-        model, accuracy, how = keras.models.load_model(model_path), info["test_accuracy"], "cached"
-    else:
-        model, accuracy, epochs = _train_classifier(dataset_name, height, channels, epochs,
-                                                    data_dir, verbose)
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / f"classifier-{os.getpid()}.keras"  # write, then rename: no torn files
-        model.save(temporary)
-        os.replace(temporary, model_path)
-        info_path.write_text(json.dumps({
-            "dataset": dataset_name, "image_shape": [height, width, channels],
-            "test_accuracy": accuracy, "epochs": epochs,
-            "date": datetime.datetime.now().isoformat(timespec="seconds")}, indent=2))
-        how = f"trained for {epochs} epochs, cached"
-    print(f"classifier for {dataset_name}: test accuracy {100 * accuracy:.1f}% ({how} at {model_path})")
-    return FeatureClassifier(model, dataset_name, (height, width, channels), accuracy, str(model_path))
-
-
-def _train_classifier(dataset_name, size, channels, epochs, data_dir, verbose):
-    """Train on the seed-0 train split; returns ``(model, test accuracy, epochs)``."""
-    import keras
-
-    from genai_tf import data
-
-    batch_size = 64 if dataset_name == "digits" else 128
-    loaded = data.load_dataset(dataset_name, image_size=size, batch_size=batch_size, seed=0,
-                               data_dir=data_dir)
-    if loaded.image_shape[-1] != channels:
-        raise ValueError(f"{dataset_name} images are {loaded.image_shape}, not "
-                         f"{(size, size, channels)}.")
-    epochs = epochs or DEFAULT_EPOCHS.get(dataset_name, 5)
-    model = build_classifier(loaded.image_shape, loaded.num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    model.fit(loaded.train, epochs=epochs, verbose=verbose, shuffle=False)  # already shuffled
-    accuracy = float(model.evaluate(loaded.test, verbose=0, return_dict=True)["accuracy"])
-    return model, accuracy, epochs
-
+from genai_tf import feature_classifier
 
 # --- metrics on features and probabilities ------------------------------------------------
 
@@ -314,18 +155,26 @@ def max_class_share_ratio(histogram) -> float:
 def evaluate_samples(samples, real_images, classifier, num_real=None, seed=0) -> dict:
     """Every sample-quality metric of ``samples`` against ``real_images`` in ``classifier``'s space.
 
-    FID is biased upwards at small sample sizes, so ``cfid`` is read against a real-vs-real
-    floor measured the same way. A random ``floor_size`` = min(len(samples), len(real) // 2) real
-    images are held out; the rest are the reference set. ``cfid``, KID and precision / recall
-    compare the samples with the reference; ``cfid_floor``, ``precision_real`` and
-    ``recall_real`` compare the held-out real images with it: what a perfect generator with
-    ``floor_size`` samples would score. (With twice as many real images as samples, the two
-    sets are equal halves.) ``num_real`` first subsamples the real images; precision / recall
-    use at most 10,000 random points per set.
+    FID is biased upwards by about c / n with n images per set, so ``cfid`` means something
+    only next to a real-vs-real floor measured at the same n. The real images are split at
+    random into n = ``floor_size`` = min(len(samples), len(real) // 2) held-out images and a
+    reference set of the rest (``num_reference``). Against that one reference set:
+
+    - ``cfid``, ``precision`` and ``recall`` score n samples (a seeded random subset when
+      there are more; ``num_compared`` records n);
+    - ``cfid_floor``, ``precision_real`` and ``recall_real`` score the n held-out real images
+      the same way: what a perfect generator would get with n samples.
+
+    So ``cfid / cfid_floor`` compares like with like. KID is unbiased, so its expectation does
+    not depend on n: ``kid_mean`` / ``kid_std`` compare all the samples with the reference.
+    The Inception score and the class histogram read the samples alone and use all
+    ``num_samples`` of them (``inception_score_real``: all the real images). ``num_real``
+    first subsamples the real images; precision / recall use at most 10,000 random points per
+    set (the same reference points for the samples and for the floor).
     """
     rng = np.random.default_rng(seed)
-    samples = check_images(samples, classifier.image_shape)
-    real_images = check_images(real_images, classifier.image_shape)
+    samples = feature_classifier.check_images(samples, classifier.image_shape)
+    real_images = feature_classifier.check_images(real_images, classifier.image_shape)
     if num_real is not None and num_real < len(real_images):
         real_images = real_images[np.sort(rng.permutation(len(real_images))[:num_real])]
     floor_size = min(len(samples), len(real_images) // 2)
@@ -336,17 +185,21 @@ def evaluate_samples(samples, real_images, classifier, num_real=None, seed=0) ->
     real_features, real_probabilities = classifier.outputs(real_images)
     order = rng.permutation(len(real_features))
     held_out, reference = real_features[order[:floor_size]], real_features[order[floor_size:]]
+    compared = fake_features  # n samples, like the floor's n held-out real images
+    if len(fake_features) > floor_size:
+        compared = fake_features[np.sort(rng.permutation(len(fake_features))[:floor_size])]
     kid_mean, kid_std = kid(reference, fake_features, seed=seed)
     is_mean, is_std = inception_score(fake_probabilities)
 
     def capped(features):
         return features[rng.permutation(len(features))[:10_000]]
 
-    precision, recall = precision_recall(capped(reference), capped(fake_features))
-    precision_real, recall_real = precision_recall(capped(reference), capped(held_out))
+    reference_points = capped(reference)
+    precision, recall = precision_recall(reference_points, capped(compared))
+    precision_real, recall_real = precision_recall(reference_points, capped(held_out))
     histogram = class_histogram(np.argmax(fake_probabilities, axis=1), fake_probabilities.shape[1])
     return {
-        "cfid": fid_from_features(reference, fake_features),
+        "cfid": fid_from_features(reference, compared),
         "cfid_floor": fid_from_features(reference, held_out), "floor_size": int(floor_size),
         "kid_mean": kid_mean, "kid_std": kid_std,
         "inception_score": is_mean, "inception_score_std": is_std,
@@ -355,33 +208,10 @@ def evaluate_samples(samples, real_images, classifier, num_real=None, seed=0) ->
         "precision_real": precision_real, "recall_real": recall_real,
         "class_histogram": [float(share) for share in histogram],
         "max_class_ratio": max_class_share_ratio(histogram),
-        "num_samples": len(samples), "num_real": len(real_images), "num_reference": len(reference),
+        "num_samples": len(samples), "num_compared": len(compared),
+        "num_real": len(real_images), "num_reference": len(reference),
         "classifier_accuracy": float(classifier.test_accuracy),
     }
-
-
-def format_report(results) -> str:
-    """A markdown table of :func:`evaluate_samples`' results."""
-    r = results
-    shares = ", ".join(f"{c}: {100 * s:.0f}%" for c, s in enumerate(r["class_histogram"]))
-    rows = [
-        ("cFID ↓", f"{r['cfid']:.2f}", f"floor {r['cfid_floor']:.2f}: {r['floor_size']} held-out "
-         "real images in place of the samples; FID shrinks as n grows"),
-        ("KID ↓", f"{r['kid_mean']:.3f} ± {r['kid_std']:.3f}", "0 = same distribution"),
-        ("Inception score ↑", f"{r['inception_score']:.2f} ± {r['inception_score_std']:.2f}",
-         f"real images {r['inception_score_real']:.2f}; at most {len(r['class_histogram'])}"),
-        ("precision ↑", f"{r['precision']:.3f}",
-         f"share of samples that look real (fidelity); held-out real {r['precision_real']:.3f}"),
-        ("recall ↑", f"{r['recall']:.3f}",
-         f"share of real data the samples cover (diversity); held-out real {r['recall_real']:.3f}"),
-        ("max class share ratio", f"{r['max_class_ratio']:.2f}",
-         f"1 = balanced, {len(r['class_histogram'])} = one class (mode collapse)"),
-        ("class histogram", shares, "classes the classifier predicts for the samples"),
-    ]
-    lines = [f"{r['num_samples']} samples vs {r['num_reference']} reference real images; classifier test "
-             f"accuracy {100 * r['classifier_accuracy']:.1f}%", "",
-             "| metric | value | reading |", "|---|---|---|"]
-    return "\n".join(lines + [f"| {name} | {value} | {note} |" for name, value, note in rows])
 
 
 # --- sample size, baselines and result tables (notebook 05) -------------------------------
@@ -439,20 +269,3 @@ def draw_samples(model, num_samples, seed=0, chunk=1000, labels=None) -> np.ndar
 def uniform_noise_images(num_images, image_shape, seed=0) -> np.ndarray:
     """The noise baseline: float32 ``(n, H, W, C)`` images with pixels drawn i.i.d. from U[0, 1]."""
     return np.random.default_rng(seed).random((int(num_images), *image_shape), dtype=np.float32)
-
-
-def markdown_table(rows, columns, formats=None, missing="—") -> str:
-    """A markdown table of ``rows`` (``{row name: {column: value}}``); a missing or None value prints as ``missing``."""
-    formats = formats or {}
-
-    def cell(row, column):
-        value = row.get(column)
-        if value is None:
-            return missing
-        style = formats.get(column, "{}")
-        return style(value) if callable(style) else style.format(value)
-
-    lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(cell(row, column) for column in columns) + " |"
-              for name, row in rows.items()]
-    return "\n".join(lines)

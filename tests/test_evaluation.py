@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from genai_tf import checks, losses, metrics
+from genai_tf import checks, feature_classifier, losses, metrics, tables
 from genai_tf import sample_quality as sq
 from genai_tf.models import cvae
 
@@ -71,12 +71,12 @@ def test_uniform_noise_images_are_seeded_and_in_range():
     assert 0.0 <= images.min() and images.max() < 1.0
     assert images.mean() == pytest.approx(0.5, abs=0.01)
     np.testing.assert_array_equal(images, sq.uniform_noise_images(500, (28, 28, 1), seed=5))
-    sq.check_images(images, (28, 28, 1))  # accepted by the classifier's input check
+    feature_classifier.check_images(images, (28, 28, 1))  # accepted by the classifier's input check
 
 
 def test_markdown_table_marks_missing_values():
-    table = sq.markdown_table({"a": {"x": 1.23456, "y": None}, "b": {"x": 2.0}},
-                              ["x", "y"], formats={"x": "{:.2f}", "y": lambda v: f"<{v}>"})
+    table = tables.markdown_table({"a": {"x": 1.23456, "y": None}, "b": {"x": 2.0}},
+                                  ["x", "y"], formats={"x": "{:.2f}", "y": lambda v: f"<{v}>"})
     assert table.splitlines() == ["| | x | y |", "|---|---|---|", "| a | 1.23 | — |", "| b | 2.00 | — |"]
 
 

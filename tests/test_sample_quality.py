@@ -1,5 +1,6 @@
-"""Tests of genai_tf.sample_quality: each metric against hand or independent computations,
-the cached digits classifier, evaluate_samples and the ``genai-tf evaluate`` command."""
+"""Tests of genai_tf.sample_quality and genai_tf.feature_classifier: each metric against hand or
+independent computations, the cached digits classifier, evaluate_samples, its report and the
+``genai-tf evaluate`` command."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from genai_tf import cli, data
+from genai_tf import cli, data, feature_classifier, tables
 from genai_tf import sample_quality as sq
 
 # --- Fréchet distance -----------------------------------------------------------------------
@@ -45,12 +46,31 @@ def test_frechet_distance_full_covariances_against_eigenvalues():
     assert sq.frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(expected, rel=1e-8)
 
 
-def test_frechet_distance_singular_covariances_stay_finite():
+def _frechet_by_eigenvalues(features1, features2):
+    """Eq. (EVAL.6) with Tr((Σ1Σ2)^{1/2}) = Σ √λ(Σ1^{1/2} Σ2 Σ1^{1/2}): symmetric eigensolvers only."""
+    mu1, mu2 = features1.mean(0), features2.mean(0)
+    sigma1, sigma2 = np.cov(features1.T), np.cov(features2.T)
+    values, vectors = np.linalg.eigh(sigma1)
+    root1 = vectors @ np.diag(np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ sigma2 @ root1), 0.0, None)).sum()
+    return np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_root
+
+
+def test_frechet_distance_singular_covariances_match_the_closed_form():
     rng = np.random.default_rng(2)
     features1, features2 = rng.normal(size=(4, 10)), rng.normal(size=(4, 10))  # rank 3 < 10
     features1[:, 0] = features2[:, 0] = 0.0  # a dead unit
-    value = sq.fid_from_features(features1, features2)
-    assert np.isfinite(value) and value >= 0.0
+    assert sq.fid_from_features(features1, features2) == pytest.approx(
+        _frechet_by_eigenvalues(features1, features2), rel=1e-6)
+    # rank-1 covariances with different dead units: scipy's sqrtm of Σ1Σ2 fails its accuracy
+    # check here, so the ε·I fallback runs, and must still give the closed form
+    rng = np.random.default_rng(0)
+    features1, features2 = rng.normal(size=(2, 12)), rng.normal(size=(2, 12))
+    features1[:, :3] = features2[:, 2:5] = 0.0
+    sigma1, sigma2 = np.cov(features1.T), np.cov(features2.T)
+    assert sq._sqrtm(sigma1 @ sigma2) is None  # the fallback is what this case tests
+    assert sq.fid_from_features(features1, features2) == pytest.approx(
+        _frechet_by_eigenvalues(features1, features2), rel=1e-4)
 
 
 def test_feature_statistics_and_fid_from_features():
@@ -88,7 +108,7 @@ def test_kid_same_distribution_near_zero_and_shifted_positive():
     a, b = rng.normal(size=(400, 8)), rng.normal(size=(400, 8))
     same_mean, same_std = sq.kid(a, b, subset_size=200)
     shifted_mean, _ = sq.kid(a, b + 1.0, subset_size=200)
-    assert abs(same_mean) < 0.05 and same_std >= 0.0
+    assert abs(same_mean) < 0.05 and 0.0 < same_std < 0.05  # different subsets, different values
     assert shifted_mean > 0.5 > 10 * abs(same_mean)
 
 
@@ -139,7 +159,7 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def classifier(cache_dir):
-    return sq.load_classifier("digits", cache_dir=cache_dir, epochs=4)
+    return feature_classifier.load_classifier("digits", cache_dir=cache_dir, epochs=4)
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +174,7 @@ def test_classifier_trains_caches_and_reloads(classifier, cache_dir, capsys):
     assert info["epochs"] == 4 and info["test_accuracy"] == pytest.approx(classifier.test_accuracy)
     modified = os.path.getmtime(model_path)
     start = time.perf_counter()
-    reloaded = sq.load_classifier("digits", cache_dir=cache_dir)
+    reloaded = feature_classifier.load_classifier("digits", cache_dir=cache_dir)
     assert time.perf_counter() - start < 10.0
     assert os.path.getmtime(model_path) == modified  # loaded, not retrained
     assert reloaded.test_accuracy == classifier.test_accuracy
@@ -200,8 +220,68 @@ def test_evaluate_samples_real_noise_and_collapse(classifier, digits):
     assert result["cfid"] > 10 * result["cfid_floor"] and result["precision_real"] > 0.7
     with pytest.raises(ValueError, match="Too few images"):
         sq.evaluate_samples(collapsed[:3], real, classifier)
-    report = sq.format_report(result)
+    report = tables.format_report(result)
     assert "cFID" in report and "KID" in report and "precision" in report
+
+
+class _PixelFeatures:
+    """A stand-in for the cFID classifier on 4×4 images: the 16 pixels are the features, and a
+    softmax of the first three pixels is the class probabilities."""
+
+    image_shape = (4, 4, 1)
+    test_accuracy = 1.0
+
+    def outputs(self, images):
+        features = np.asarray(images, np.float64).reshape(len(images), -1)
+        logits = 4.0 * features[:, :3]
+        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return features, probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def test_evaluate_samples_scores_samples_and_floor_at_the_same_n(monkeypatch):
+    calls = {"fid": [], "precision_recall": [], "kid": []}
+    for name, key in (("fid_from_features", "fid"), ("precision_recall", "precision_recall"), ("kid", "kid")):
+        original = getattr(sq, name)
+
+        def spy(reference, other, *args, _original=original, _key=key, **kwargs):
+            calls[_key].append((reference, other))
+            return _original(reference, other, *args, **kwargs)
+
+        monkeypatch.setattr(sq, name, spy)
+    rng = np.random.default_rng(0)
+    samples, real = rng.random((900, 4, 4, 1), dtype=np.float32), rng.random((600, 4, 4, 1), dtype=np.float32)
+    result = sq.evaluate_samples(samples, real, _PixelFeatures())
+    assert (result["floor_size"], result["num_compared"], result["num_samples"]) == (300, 300, 900)
+    assert result["num_reference"] == 300
+    (model_ref, compared), (floor_ref, held_out) = calls["fid"]  # cFID first, then the floor
+    np.testing.assert_array_equal(model_ref, floor_ref)  # one reference set for both
+    assert len(compared) == len(held_out) == 300 and len(model_ref) == 300
+    assert len(calls["kid"]) == 1 and len(calls["kid"][0][1]) == 900  # unbiased: every sample
+    (pr_ref, pr_fake), (pr_floor_ref, pr_real) = calls["precision_recall"]
+    np.testing.assert_array_equal(pr_ref, pr_floor_ref)
+    assert len(pr_fake) == len(pr_real) == 300
+    # the compared samples are 300 distinct rows of the 900 samples
+    sample_rows = {row.tobytes() for row in samples.reshape(900, -1).astype(np.float64)}
+    compared_rows = {row.tobytes() for row in compared}
+    assert len(compared_rows) == 300 and compared_rows <= sample_rows
+    # the class histogram reads every sample
+    _, probabilities = _PixelFeatures().outputs(samples)
+    np.testing.assert_allclose(result["class_histogram"], sq.class_histogram(probabilities.argmax(axis=1), 3))
+
+
+def test_a_perfect_generator_scores_the_floor_even_with_more_samples_than_real_images():
+    # Samples from the real images' own distribution, four times as many as the held-out half:
+    # at equal n their cFID matches the floor within noise. Scoring all 4n samples instead
+    # gives a cFID about 0.55 × the floor here (FID's bias ~ 1/n_a + 1/n_b), so that fails.
+    ratios = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        real = rng.random((1200, 4, 4, 1), dtype=np.float32)
+        samples = rng.random((4800, 4, 4, 1), dtype=np.float32)
+        result = sq.evaluate_samples(samples, real, _PixelFeatures(), seed=seed)
+        assert result["floor_size"] == result["num_compared"] == 600
+        ratios.append(result["cfid"] / result["cfid_floor"])
+    assert 0.8 < np.mean(ratios) < 1.25, ratios
 
 
 def test_cli_evaluate(classifier, cache_dir, digits, tmp_path, capsys):
@@ -212,5 +292,5 @@ def test_cli_evaluate(classifier, cache_dir, digits, tmp_path, capsys):
     for name in ("cFID", "floor", "KID", "Inception score", "precision", "recall", "class histogram"):
         assert name in out
     np.save(path, digits.images("test") * 2 - 1)
-    assert cli.main(["evaluate", str(path), "--dataset", "digits", "--cache-dir", str(cache_dir)]) == 2
+    assert cli.main(["evaluate", str(path), "--dataset", "digits", "--cache-dir", str(cache_dir)]) == 1  # bad data in the file: a runtime error
     assert "(x + 1) / 2" in capsys.readouterr().err

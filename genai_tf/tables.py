@@ -1,0 +1,45 @@
+"""Markdown tables of results: a generic table and the sample-quality report of :mod:`genai_tf.sample_quality`."""
+
+from __future__ import annotations
+
+
+def markdown_table(rows, columns, formats=None, missing="—") -> str:
+    """A markdown table of ``rows`` (``{row name: {column: value}}``); a missing or None value prints as ``missing``."""
+    formats = formats or {}
+
+    def cell(row, column):
+        value = row.get(column)
+        if value is None:
+            return missing
+        style = formats.get(column, "{}")
+        return style(value) if callable(style) else style.format(value)
+
+    lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(cell(row, column) for column in columns) + " |"
+              for name, row in rows.items()]
+    return "\n".join(lines)
+
+
+def format_report(results) -> str:
+    """A markdown table of :func:`genai_tf.sample_quality.evaluate_samples`' results."""
+    r = results
+    shares = ", ".join(f"{c}: {100 * s:.0f}%" for c, s in enumerate(r["class_histogram"]))
+    rows = [
+        ("cFID ↓", f"{r['cfid']:.2f}", f"floor {r['cfid_floor']:.2f}: {r['floor_size']} held-out "
+         f"real images in place of the {r['num_compared']} samples; FID shrinks as n grows"),
+        ("KID ↓", f"{r['kid_mean']:.3f} ± {r['kid_std']:.3f}", "0 = same distribution"),
+        ("Inception score ↑", f"{r['inception_score']:.2f} ± {r['inception_score_std']:.2f}",
+         f"real images {r['inception_score_real']:.2f}; at most {len(r['class_histogram'])}"),
+        ("precision ↑", f"{r['precision']:.3f}",
+         f"share of samples that look real (fidelity); held-out real {r['precision_real']:.3f}"),
+        ("recall ↑", f"{r['recall']:.3f}",
+         f"share of real data the samples cover (diversity); held-out real {r['recall_real']:.3f}"),
+        ("max class share ratio", f"{r['max_class_ratio']:.2f}",
+         f"1 = balanced, {len(r['class_histogram'])} = one class (mode collapse)"),
+        ("class histogram", shares, "classes the classifier predicts for the samples"),
+    ]
+    lines = [f"{r['num_samples']} samples ({r['num_compared']} of them for cFID and precision / recall, "
+             f"as many as the floor's real images) vs {r['num_reference']} reference real images; "
+             f"classifier test accuracy {100 * r['classifier_accuracy']:.1f}%", "",
+             "| metric | value | reading |", "|---|---|---|"]
+    return "\n".join(lines + [f"| {name} | {value} | {note} |" for name, value, note in rows])
