@@ -72,14 +72,28 @@ def test_conditional_elbo_terms_match_an_independent_computation():
     assert float(terms["elbo"]) == pytest.approx(-(nll + kl).mean(), rel=1e-4)
 
 
-def test_cvae_iwae_bound_is_above_the_elbo_on_average():
+def test_cvae_log_importance_weights_match_an_independent_computation():
+    """log w = log p(x|z,y) + log p(z) − log q(z|x,y), with the label fed to both networks."""
     model = _cvae()
-    images, labels = _images(16), _labels(16)
-    weights = model.log_importance_weights(images, labels, 64, seed=1)
-    assert weights.shape == (64, 16)
-    iwae = np.asarray(losses.iwae_bound(weights))
-    one_sample = np.asarray(weights).mean(axis=0)  # average of k one-sample ELBO estimates
-    assert np.all(iwae >= one_sample - 1e-4)  # log-mean-exp ≥ mean-log (Jensen), per example
+    model.encoder.get_layer("head_0").bias.assign(np.linspace(-1.0, 1.0, 4))  # z_mean away from 0
+    model.encoder.get_layer("head_1").bias.assign([-1.5, -0.5, 0.5, 1.0])  # unequal variances
+    images, labels = (_images(6) > 0.5).astype("float32"), _labels(6)
+    k, batch, d = 16, 6, model.latent_dim
+    weights = np.asarray(model.log_importance_weights(images, labels, k, seed=1), "float64")
+    one_hot = np.eye(10, dtype="float32")[labels]
+    z_mean, z_log_var = (np.asarray(t, "float64") for t in model.encoder([images, one_hot]))
+    epsilon = np.asarray(keras.random.normal((k, batch, d), seed=1), "float64")  # the draws, replayed
+    z_std = np.exp(0.5 * z_log_var)
+    latents = z_mean[None] + z_std[None] * epsilon  # (k, batch, d)
+    logits = np.asarray(model.decoder([latents.reshape(-1, d).astype("float32"), np.tile(one_hot, (k, 1))]),
+                        "float64").reshape(k, batch, -1)
+    x = images.reshape(1, batch, -1)
+    log_px = np.sum(x * special.log_expit(logits) + (1 - x) * special.log_expit(-logits), axis=-1)
+    log_pz = stats.norm.logpdf(latents).sum(-1)
+    log_qz = stats.norm.logpdf(latents, z_mean[None], z_std[None]).sum(-1)
+    np.testing.assert_allclose(weights, log_px + log_pz - log_qz, rtol=1e-5, atol=1e-2)
+    np.testing.assert_allclose(np.asarray(losses.iwae_bound(weights)),
+                               special.logsumexp(weights, axis=0) - np.log(k), rtol=1e-6, atol=1e-3)
 
 
 # --- CVAE contract ---------------------------------------------------------------------
@@ -118,7 +132,56 @@ def test_cvae_generate_contract_and_label_errors():
         model.train_step(tf.zeros((2, *IMAGE_SHAPE)))
 
 
-# --- VAE-GAN: which parameters each term updates ---------------------------------------
+# --- VAE-GAN: its losses, and which parameters each term updates ---------------------------
+
+
+def softplus(values):
+    return np.logaddexp(0.0, values)
+
+
+def test_vaegan_network_losses_match_an_independent_computation():
+    """Eq. (VAEGAN.1) per network, from the networks' outputs in numpy: encoder KL + feature loss,
+    decoder γ · feature loss + non-saturating GAN loss on reconstructions and prior samples,
+    discriminator Eq. (VAEGAN.3)."""
+    model = _vaegan()
+    model.gamma = 0.3
+    model.encoder.get_layer("head_0").bias.assign([0.5, -1.0, 0.0, 1.5])  # a KL well above 0
+    model.encoder.get_layer("head_1").bias.assign([-1.0, 0.5, 0.0, -0.5])
+    images = _images(8)
+    # replay the two noise draws of compute_losses: ε of the sampling layer, z_p of the model
+    generators = (model.sampling.seed_generator, model.seed_generator)
+    states = [np.array(generator.state.numpy()) for generator in generators]
+    terms = {name: float(value) for name, value in model.compute_losses(images).items()}
+    for generator, state in zip(generators, states, strict=True):
+        generator.state.assign(state)
+    epsilon = np.asarray(keras.random.normal((8, 4), seed=model.sampling.seed_generator), "float64")
+    prior_latents = keras.random.normal((8, 4), seed=model.seed_generator)
+
+    z_mean, z_log_var = (np.asarray(t, "float64") for t in model.encoder(images))
+    latents = (z_mean + np.exp(0.5 * z_log_var) * epsilon).astype("float32")
+    reconstructions = np.asarray(model.decoder(latents), "float64")
+    samples = model.decoder(prior_latents)
+    real_logits, real_features = (np.asarray(t, "float64") for t in model.discriminator(images))
+    recon_logits, recon_features = (np.asarray(t, "float64") for t in
+                                    model.discriminator(reconstructions.astype("float32")))
+    sample_logits = np.asarray(model.discriminator(samples)[0], "float64")
+    real_logits, recon_logits, sample_logits = real_logits[:, 0], recon_logits[:, 0], sample_logits[:, 0]
+
+    kl = 0.5 * np.sum(z_mean**2 + np.exp(z_log_var) - z_log_var - 1.0, axis=1)  # KL(q(z|x) ‖ N(0, I))
+    feature = 0.5 * np.sum((real_features - recon_features) ** 2, axis=1)  # −log N(Dis_l(x); Dis_l(x̃), I) + c
+    adversarial = -np.log(special.expit(recon_logits)) - np.log(special.expit(sample_logits))  # −log D(·)
+    d_loss = softplus(-real_logits) + softplus(recon_logits) + softplus(sample_logits)
+    expected = {
+        "kl_loss": kl.mean(), "feature_loss": feature.mean(), "g_adversarial": adversarial.mean(),
+        "encoder_loss": (kl + feature).mean(), "decoder_loss": (0.3 * feature + adversarial).mean(),
+        "d_loss": d_loss.mean(), "d_real": special.expit(real_logits).mean(),
+        "d_fake": special.expit(sample_logits).mean(),
+        "mse": np.mean((images.astype("float64") - reconstructions) ** 2),
+    }
+    assert set(terms) == set(expected)
+    assert expected["kl_loss"] > 0.5 and expected["feature_loss"] > 0.01  # both terms matter
+    for name, value in expected.items():
+        assert terms[name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
 
 
 def test_vaegan_kl_never_reaches_decoder_or_discriminator():
