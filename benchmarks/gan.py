@@ -1,13 +1,13 @@
 """Benchmark of the course's GANs (the classic MLP GAN and DCGAN) on real MNIST.
 
-Trains each with its recipe from ``genai_tf.models.RECIPES`` (what ``genai-tf train gan``
-and ``genai-tf train dcgan`` use) for a fixed time budget, then scores 10,000 samples against
+Trains each with its registered recipe through ``genai_tf.training.train`` (what ``genai-tf
+train gan --minutes M`` and ``genai-tf train dcgan --minutes M`` run) for a fixed time budget, then scores 10,000 samples against
 the MNIST test set with ``genai_tf.sample_quality``: cFID next to the real-vs-real floor, KID,
 the classifier Inception score, k-NN precision/recall and the class histogram. Prints a
 markdown table and writes it, with the machine, to ``benchmarks/results_gan.md``::
 
-    python benchmarks/gan.py --data-dir ../shared/data                 # ~35 min on 2 cores
-    python benchmarks/gan.py --quick --dataset digits                  # checks the script
+    python -m benchmarks.gan --data-dir ../shared/data                 # ~35 min on 2 cores
+    python -m benchmarks.gan --quick --dataset digits                  # checks the script
 
 ``--clock cpu`` counts the budget in process CPU seconds (minutes × 60 × usable cores), which
 stands for the same work on a quiet machine when the machine is shared; ``wall`` (default)
@@ -24,48 +24,37 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from benchmarks import common  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-from run import _epoch_timer_class, _median, machine_description  # noqa: E402
-
 MODELS = ("gan", "dcgan")
-BATCH_SIZES = {"gan": 64, "dcgan": 128}  # the classic listing uses 64; DCGAN 128
 CFID_FLOOR_FACTOR = 10.0  # DCGAN target: cFID within 10× the real-vs-real floor
 MAX_CLASS_RATIO = 2.0  # target: no class holds more than 2× its share of samples
+
+
+# --quick: one epoch of 2,000 images (not a budget), the same work on any machine
 
 
 def benchmark(family, args, classifier, test_images):
     import numpy as np
 
-    from genai_tf import callbacks, data, sample_quality
-    from genai_tf.models import recipe
+    from genai_tf import data, sample_quality
+    from genai_tf.models import registry
 
-    EpochTimer = _epoch_timer_class()
-    dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=BATCH_SIZES[family],
-                                limit=2000 if args.quick else None, seed=args.seed)
-    model = recipe(family).build(dataset.image_shape, recipe(family).latent_dim, args.seed)
+    chosen = registry.family(family)
+    dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=chosen.batch_size,
+                                limit=2000 if args.quick else None, seed=args.seed, binarize=chosen.binarize)
     minutes = args.minutes if family == "dcgan" else args.mlp_minutes
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    seconds = minutes * 60 * (cores if args.clock == "cpu" else 1)
-    timer = EpochTimer()
-    budget, budgeted = recipe(family).budget_callbacks(seconds, clock=args.clock)
-    model.fit(dataset.train, epochs=10_000, callbacks=[timer, callbacks.NaNGuard(), *budgeted],
-              verbose=2 if args.verbose else 0)
+    run, stats = common.train_family(chosen, dataset, minutes=None if args.quick else minutes, clock=args.clock,
+                                     epochs=1 if args.quick else None, seed=args.seed,
+                                     verbose=args.verbose)
     start = time.perf_counter()
-    samples = sample_quality.draw_samples(model, args.num_samples, seed=args.seed, chunk=1000)
+    samples = sample_quality.draw_samples(run.model, args.num_samples, seed=args.seed, chunk=1000)
     results = sample_quality.evaluate_samples(samples, test_images, classifier, seed=args.seed)
     histogram = np.round(np.asarray(results["class_histogram"]) * 100, 1)
     return {
         "model": family,
-        "batch": BATCH_SIZES[family],
-        "parameters": model.count_params(),
-        "s_per_epoch": _median(timer.wall),
-        "cpu_s_per_epoch": _median(timer.cpu),
-        "epochs": budget.epochs,
-        "train_minutes": budget.wall_seconds / 60,
-        "train_cpu_minutes": budget.cpu_seconds / 60,
+        **stats,
         "eval_seconds": time.perf_counter() - start,
         "histogram": histogram.tolist(),
         **{key: results[key] for key in ("cfid", "cfid_floor", "floor_size", "kid_mean", "kid_std",
@@ -88,7 +77,7 @@ def table(rows, quick) -> str:
         else:
             verdict = "reference (no target)"
         lines.append(
-            f"| {row['model']} | {row['batch']} | {row['s_per_epoch']:.1f} | {row['epochs']} | "
+            f"| {row['model']} | {row['batch']} | {row['s_per_epoch']:.1f} | {row['epochs']:.1f} | "
             f"{row['train_minutes']:.1f} / {row['train_cpu_minutes']:.1f} | {row['cfid']:.2f} | "
             f"{row['cfid_floor']:.2f} (n={row['floor_size']}) | {ratio:.1f} | {row['kid_mean']:.3f} ± {row['kid_std']:.3f} | "
             f"{row['inception_score']:.2f} ({row['inception_score_real']:.2f}) | "
@@ -117,7 +106,7 @@ def parse_args(argv=None):
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
-        args.minutes, args.mlp_minutes, args.num_samples = 0.2, 0.2, 500
+        args.num_samples = 500  # and one epoch of training instead of the budgets
     return args
 
 
@@ -128,12 +117,12 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: unknown model(s) {unknown}; choose from {MODELS}", file=sys.stderr)
         return 2
-    from genai_tf import data, sample_quality
+    from genai_tf import data, feature_classifier
 
-    machine = machine_description()
+    machine = common.machine_description()
     started = time.perf_counter()
     test = data.load_dataset(args.dataset, data_dir=args.data_dir, seed=0)
-    classifier = sample_quality.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
+    classifier = feature_classifier.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
     rows = []
     for family in families:
         print(f"== {family}: training for {args.minutes if family == 'dcgan' else args.mlp_minutes:g} min "

@@ -1,10 +1,10 @@
 """Benchmark of notebook 04's variational generative networks on real MNIST.
 
-Trains, each with its recipe from ``genai_tf.models.RECIPES`` (what ``genai-tf train`` uses) and
-for the same time budget:
+Trains, each with its registered recipe through ``genai_tf.training.train`` (what ``genai-tf
+train FAMILY --minutes M`` runs) and for the same time budget:
 
 - the **conditional VAE**: 1,000 samples per requested digit (10,000 in all) are read by the
-  course's classifier (``genai_tf.sample_quality``); reported are the share read as the
+  course's classifier (``genai_tf.feature_classifier``); reported are the share read as the
   requested digit, the weakest class, cFID / KID against the MNIST test set next to the
   real-vs-real floor, and the test conditional ELBO;
 - the **plain VAE and the VAE-GAN**: 10,000 prior samples each, scored the same way (cFID,
@@ -13,8 +13,8 @@ for the same time budget:
 
 Prints two markdown tables and writes them, with the machine, to ``benchmarks/results_vgn.md``::
 
-    python benchmarks/vgn.py --data-dir ../shared/data          # 51 min on 2 shared cores (30 CPU-min of training)
-    python benchmarks/vgn.py --quick --dataset digits           # checks the script (< 1 min)
+    python -m benchmarks.vgn --data-dir ../shared/data          # 51 min on 2 shared cores (30 CPU-min of training)
+    python -m benchmarks.vgn --quick --dataset digits           # checks the script (< 1 min)
 
 ``--clock cpu`` (default) counts each budget in process CPU seconds, minutes × 60 × usable
 cores, which is the same work on a quiet or a shared machine; ``wall`` counts elapsed time.
@@ -31,62 +31,35 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from benchmarks import common  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-from run import _load_average, _epoch_timer_class, _median, machine_description  # noqa: E402
-
 MODELS = ("cvae", "vae", "vaegan")
-# CVAE: notebook 04's batch. VAE: the batch its recipe was tuned with (benchmarks/README.md).
-# VAE-GAN: the batch notebook 04 tuned γ and the learning rates with.
-BATCH_SIZES = {"cvae": 128, "vae": 128, "vaegan": 64}
 CLASS_ACCURACY_TARGET = 0.97  # issue 4: share of CVAE samples read as the requested digit
-QUICK = {"limit": 300, "minutes": 0.03, "samples_per_class": 30, "num_samples": 300}
+# --quick: a fixed number of steps (not a budget), the same work on any machine
+QUICK = {"limit": 300, "steps": 6, "samples_per_class": 30, "num_samples": 300}
 GENERATE_CHUNK = 1000  # samples decoded at once: bounds memory
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _train(family, args, latent_dim=None):
-    """Build ``family`` from its recipe and train it for the budget; returns (model, data, stats)."""
-    from genai_tf import callbacks, data
-    from genai_tf.models import recipe
+    """Train ``family`` with its recipe for the budget (``--quick``: fixed steps); (model, data, stats)."""
+    from genai_tf import data
+    from genai_tf.models import registry
 
-    EpochTimer = _epoch_timer_class()
-    family_recipe = recipe(family)
-    dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=BATCH_SIZES[family],
+    chosen = registry.family(family)
+    dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=chosen.batch_size,
                                 limit=QUICK["limit"] if args.quick else None, seed=args.seed,
-                                binarize=family_recipe.binarize)
-    model = family_recipe.build(dataset.image_shape, latent_dim or family_recipe.latent_dim, args.seed)
-    seconds = args.minutes * 60 * (_cores() if args.clock == "cpu" else 1)
-    timer = EpochTimer()
-    budget, budgeted = family_recipe.budget_callbacks(seconds, clock=args.clock)
-    print(f"== {family}: {model.count_params():,} parameters, batch {BATCH_SIZES[family]}, training for "
-          f"{seconds:.0f} {args.clock} seconds ({args.minutes:g} min"
-          f"{f' × {_cores()} cores' if args.clock == 'cpu' else ''}) ...", flush=True)
-    model.fit(dataset.train, epochs=10**6,
-              callbacks=[timer, callbacks.NaNGuard(), *budgeted],
-              verbose=2 if args.verbose else 0)
-    steps_per_epoch = -(-len(dataset.images("train")) // BATCH_SIZES[family])
-    complete = budget.steps // steps_per_epoch  # the stopped epoch also reaches on_epoch_end: drop it
-    stats = {
-        "model": family,
-        "batch": BATCH_SIZES[family],
-        "latent_dim": int(model.latent_dim),
-        "parameters": model.count_params(),
-        "s_per_epoch": _median(timer.wall[:complete]),
-        "cpu_s_per_epoch": _median(timer.cpu[:complete]),
-        "epochs": budget.steps / steps_per_epoch,
-        "steps": budget.steps,
-        "train_minutes": budget.wall_seconds / 60,
-        "train_cpu_minutes": budget.cpu_seconds / 60,
-    }
-    print(f"   {stats['epochs']:.1f} epochs ({budget.steps} steps) in {stats['train_minutes']:.1f} min wall, "
+                                binarize=chosen.binarize)
+    length = (f"{QUICK['steps']} steps" if args.quick else
+              f"{common.budget_seconds(args.minutes, args.clock):.0f} {args.clock} seconds ({args.minutes:g} min"
+              f"{f' × {common.cores()} cores' if args.clock == 'cpu' else ''})")
+    print(f"== {family}: batch {chosen.batch_size}, training for {length} ...", flush=True)
+    run, stats = common.train_family(chosen, dataset, minutes=None if args.quick else args.minutes,
+                                     clock=args.clock, steps=QUICK["steps"] if args.quick else None,
+                                     seed=args.seed, latent_dim=latent_dim, verbose=args.verbose)
+    print(f"   {stats['epochs']:.1f} epochs ({stats['steps']} steps) in {stats['train_minutes']:.1f} min wall, "
           f"{stats['train_cpu_minutes']:.1f} min CPU", flush=True)
-    return model, dataset, stats
+    return run.model, dataset, {"model": family, **stats}
 
 
 def _quality(results):
@@ -139,26 +112,7 @@ def benchmark_unconditional(family, args, classifier, test_images):
 
 
 # --- output --------------------------------------------------------------------------------
-def _contention_note(machine) -> str:
-    """A warning when the machine was busy: wall-clock times are then pessimistic."""
-    try:
-        end_load = os.getloadavg()[0]
-    except OSError:
-        return ""
-    start = dict(machine).get("load average (1/5/15 min) at start", "unknown")
-    start_load = end_load if start == "unknown" else float(start.split("/")[0])
-    cores = os.cpu_count() or 1
-    if max(start_load, end_load) <= 1.25 * cores:
-        return ""
-    return (f"**Shared machine**: the 1-minute load average was {start_load:.1f} at the start and "
-            f"{end_load:.1f} at the end, on {cores} cores. Wall-clock times are pessimistic; "
-            "CPU-seconds per epoch, and budgets on the CPU clock, do not depend on the load.")
-
-
-def _verdict(ok, target, quick):
-    if quick:
-        return f"{target}: not judged (quick run)"
-    return f"{target}: **{'met' if ok else 'missed'}**"
+_verdict = common.verdict
 
 
 def _common(row) -> str:
@@ -211,7 +165,7 @@ def pair_table(rows, quick) -> str:
 NOTES = """\
 How to read it:
 
-- Each model trains with its recipe (`genai_tf.models.RECIPES`) for the same budget; the
+- Each model trains with its registered recipe (`genai_tf.models.registry`) for the same budget; the
   budget counts {clock} seconds. s/epoch is the median over complete epochs (the first one
   includes graph tracing); epochs counts a partial last epoch as a fraction.
 - Samples are what `generate()` returns, images in [0, 1]: for the CVAE and the VAE, whose
@@ -222,7 +176,9 @@ How to read it:
 - cFID, KID and precision / recall are computed in the course classifier's 128 features by
   `sample_quality.evaluate_samples` against the {num_real:,} grey-level test images: a random
   half is held out as the real-vs-real floor (what a perfect generator scores with that many
-  samples), the other half is the reference. KID is the unbiased polynomial-kernel MMD².
+  samples), the other half is the reference; the model's cFID and precision / recall use
+  as many random samples as the floor has real images, so both are measured at the same n. KID
+  is the unbiased polynomial-kernel MMD², on every sample.
 - The CVAE's test conditional ELBO is Eq. (CVAE.1) with one z per image, on the test split
   binarized once with a fixed seed (higher is better). The reconstruction MSE is the pixel
   error of Dec(μ(x)) on the grey-level test images, for both models.
@@ -230,15 +186,16 @@ How to read it:
 
 
 def report(args, cvae_row, pair_rows, classifier, num_real, machine, minutes) -> str:
-    command = "python benchmarks/vgn.py " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    cpu_note = f" = {common.budget_seconds(args.minutes, 'cpu'):.0f} CPU-seconds ({common.cores()} cores)"
+    command = "python -m benchmarks.vgn " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
     parts = [f"# Variational generative networks benchmark{' (quick check, not a result)' if args.quick else ''}",
              "",
              f"Produced by `{command.strip()}`; the whole run took {minutes:.1f} minutes. Data: "
              f"`{args.dataset}` (train split for training, {num_real:,} test images as the real set). "
              f"Budget per model: {args.minutes:g} min on the {args.clock} clock"
-             f"{f' = {args.minutes * 60 * _cores():.0f} CPU-seconds ({_cores()} cores)' if args.clock == 'cpu' else ''}. "
+             f"{cpu_note if args.clock == 'cpu' else ''}. "
              f"Classifier test accuracy: {classifier.test_accuracy:.1%}."]
-    note = _contention_note(machine)
+    note = common.contention_note(machine)
     if note:
         parts += ["", note]
     if cvae_row is not None:
@@ -249,7 +206,7 @@ def report(args, cvae_row, pair_rows, classifier, num_real, machine, minutes) ->
     parts += ["", NOTES.format(clock="CPU" if args.clock == "cpu" else "wall-clock", num_real=num_real),
               "Machine:", ""]
     parts += [f"- {key}: {value}" for key, value in machine]
-    parts += [f"- load average (1/5/15 min) at end: {_load_average()}", ""]
+    parts += [f"- load average (1/5/15 min) at end: {common.load_average()}", ""]
     return "\n".join(parts)
 
 
@@ -274,20 +231,18 @@ def parse_args(argv=None):
     unknown = sorted(set(args.models) - set(MODELS))
     if unknown or not args.models:
         parser.error(f"--models: unknown {unknown}; choose from {', '.join(MODELS)}")
-    if args.quick:
-        args.minutes = QUICK["minutes"]
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from genai_tf import data, sample_quality
+    from genai_tf import data, feature_classifier
 
-    machine = machine_description()
+    machine = common.machine_description()
     started = time.perf_counter()
     test = data.load_dataset(args.dataset, data_dir=args.data_dir, seed=0)
     test_images = test.images("test")  # grey levels in [0, 1]: the real set for every model
-    classifier = sample_quality.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
+    classifier = feature_classifier.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
     cvae_row = benchmark_cvae(args, classifier, test_images) if "cvae" in args.models else None
     pair_rows = [benchmark_unconditional(family, args, classifier, test_images)
                  for family in ("vae", "vaegan") if family in args.models]

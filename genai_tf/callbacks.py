@@ -159,13 +159,37 @@ def training_callbacks(notebook, model_name, sample_images=None, num_samples=64,
     """
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir = run_directory(notebook, f"{stamp}-{model_name}", root=root)
-    callbacks = [
+    return standard_callbacks(log_dir, sample_images, num_samples, seed, generate_kwargs), log_dir
+
+
+def standard_callbacks(log_dir, sample_images=None, num_samples=64, seed=0, generate_kwargs=None) -> list:
+    """:func:`training_callbacks` writing to an existing run folder (a resumed run's)."""
+    return [
         TensorBoard(log_dir=str(log_dir)),
         SampleGrid(log_dir, num_samples=num_samples, images=sample_images, seed=seed,
                    generate_kwargs=generate_kwargs),
         NaNGuard(),
     ]
-    return callbacks, log_dir
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock and CPU seconds, and steps, of every epoch ``fit`` runs (benchmarks' s/epoch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.wall, self.cpu, self.steps = [], [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = (time.perf_counter(), time.process_time())
+        self._steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.wall.append(time.perf_counter() - self._start[0])
+        self.cpu.append(time.process_time() - self._start[1])
+        self.steps.append(self._steps)
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -176,44 +200,61 @@ class TimeBudget(keras.callbacks.Callback):
     counts this process's CPU time (all its threads, so up to cores × wall time), which does
     not depend on what else runs on a shared machine. After training, ``wall_seconds``,
     ``cpu_seconds``, ``steps`` and ``epochs`` say what the run took.
+
+    The budget is spent across every ``fit`` it is passed to, and time between them does not
+    count. A resumed run starts from what the interrupted one spent: ``spent`` is
+    ``(wall_seconds, cpu_seconds, steps)`` from before.
     """
 
     CLOCKS = ("wall", "cpu")
 
-    def __init__(self, seconds, clock="wall"):
+    def __init__(self, seconds, clock="wall", spent=(0.0, 0.0, 0)):
         super().__init__()
         if clock not in self.CLOCKS:
             raise ValueError(f"clock={clock!r}; use one of {self.CLOCKS}.")
+        if not float(seconds) >= 0:  # NaN fails too; math.inf keeps time without a limit
+            raise ValueError(f"seconds={seconds!r}; a time budget is a number of seconds >= 0.")
         self.seconds = float(seconds)
         self.clock = clock
-        self.wall_seconds = self.cpu_seconds = 0.0
-        self.steps = self.epochs = 0
+        self.wall_seconds, self.cpu_seconds, self.steps = float(spent[0]), float(spent[1]), int(spent[2])
+        self.epochs = 0
+        self._start = None
 
     def _now(self):
         return time.perf_counter(), time.process_time()
 
+    def _update(self):
+        wall, cpu = (now - start for now, start in zip(self._now(), self._start))
+        self.wall_seconds, self.cpu_seconds = self._base[0] + wall, self._base[1] + cpu
+
     def on_train_begin(self, logs=None):
-        self._start = self._now()
-        self.steps = self.epochs = 0
+        self._start, self._base = self._now(), (self.wall_seconds, self.cpu_seconds)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epochs += 1
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-        wall, cpu = (now - start for now, start in zip(self._now(), self._start))
-        self.wall_seconds, self.cpu_seconds = wall, cpu
-        if (cpu if self.clock == "cpu" else wall) >= self.seconds:
+        self._update()
+        if self.spent >= self.seconds:
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        self.wall_seconds, self.cpu_seconds = (now - start for now, start in zip(self._now(), self._start))
+        self._update()
+
+    @property
+    def spent(self) -> float:
+        """Seconds spent so far on the budget's clock."""
+        return self.cpu_seconds if self.clock == "cpu" else self.wall_seconds
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent >= self.seconds
 
     @property
     def progress(self) -> float:
         """The share of the budget spent so far, 0 at the start and 1 (or a bit more) at the end."""
-        spent = self.cpu_seconds if self.clock == "cpu" else self.wall_seconds
-        return spent / self.seconds if self.seconds > 0 else 1.0
+        return self.spent / self.seconds if self.seconds > 0 else 1.0
 
 
 def model_optimizers(model) -> dict:
@@ -229,8 +270,9 @@ class LearningRateDecay(keras.callbacks.Callback):
     ``f = 1 − t`` (``shape="linear"``) or ``f = (1 + cos πt) / 2`` (``"cosine"``), the rate is
     ``lr0 × (final_fraction + (1 − final_fraction) f)``: ``lr0`` until ``p = start``, then down
     to ``final_fraction × lr0`` at the end. ``p`` is the share of ``budget``'s time (a
-    :class:`TimeBudget` in the same ``fit``, whose number of steps is not known in advance) or
-    else of ``fit``'s ``epochs × steps``.
+    :class:`TimeBudget` in the same ``fit``, whose number of steps is not known in advance), else
+    of ``total_steps`` (counted from ``initial_step``: a resumed run passes the step it resumes at
+    and the undecayed ``initial_rates``), else of ``fit``'s ``epochs × steps``.
 
     The DCGAN recipe decays linearly to 0 over the second half: with a constant rate its samples
     keep moving (cFID on MNIST jumps by about ±1 between epochs); the VAE benchmark uses a
@@ -240,7 +282,8 @@ class LearningRateDecay(keras.callbacks.Callback):
 
     SHAPES = ("linear", "cosine")
 
-    def __init__(self, shape="linear", start=0.0, final_fraction=0.0, budget=None):
+    def __init__(self, shape="linear", start=0.0, final_fraction=0.0, budget=None, total_steps=None,
+                 initial_step=0, initial_rates=None):
         super().__init__()
         if shape not in self.SHAPES:
             raise ValueError(f"shape={shape!r}; use one of {self.SHAPES}.")
@@ -250,8 +293,9 @@ class LearningRateDecay(keras.callbacks.Callback):
             raise ValueError(f"final_fraction={final_fraction}; it is a share of the rate, in [0, 1].")
         self.shape, self.start, self.final_fraction = shape, float(start), float(final_fraction)
         self.budget = budget
-        self.initial = {}
-        self._steps = 0
+        self.total_steps = total_steps
+        self.initial = dict(initial_rates or {})
+        self._steps = int(initial_step)
 
     def on_train_begin(self, logs=None):
         optimizers = model_optimizers(self.model)
@@ -259,13 +303,19 @@ class LearningRateDecay(keras.callbacks.Callback):
             if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
                 raise ValueError(f"{name} already has a learning-rate schedule; LearningRateDecay needs "
                                  f"a constant rate, e.g. keras.optimizers.Adam(2e-4).")
-        self.initial = {name: float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-                        for name, optimizer in optimizers.items()}
-        self._steps = 0
+        # The undecayed rates are read once: a second fit of the same run (or a resumed run,
+        # given initial_rates) continues the decay instead of restarting it from a lower rate.
+        if not self.initial:
+            self.initial = {name: float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+                            for name, optimizer in optimizers.items()}
+        if self.budget is None and self.total_steps is None:
+            self._steps = 0  # over this fit's epochs × steps
 
     def progress(self) -> float:
         if self.budget is not None:
             return self.budget.progress
+        if self.total_steps is not None:
+            return self._steps / self.total_steps if self.total_steps else 1.0
         total = (self.params.get("epochs") or 1) * (self.params.get("steps") or 0)
         return self._steps / total if total else 0.0
 

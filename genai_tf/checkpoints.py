@@ -1,20 +1,23 @@
 """Pretrained checkpoints: "load it if it exists, else train it" for slow machines.
 
-A checkpoint is ``<root>/<name>/model.keras``, the layout ``genai-tf train FAMILY --output
-<root>/<name>`` writes, so an instructor can pre-train before a class and learners' notebooks
-pick the models up. ``root`` is ``$GENAI_TF_CHECKPOINT_DIR``, else ``checkpoints/`` at the
-project root (next to ``runs/``).
+A checkpoint is the folder ``genai-tf train FAMILY --output <root>/<name>`` writes
+(``model.keras``, ``training.json``, ``logs/``; see :mod:`genai_tf.training`), so an instructor
+can pre-train before a class and learners' notebooks pick the models up. ``root`` is
+``$GENAI_TF_CHECKPOINT_DIR``, else ``checkpoints/`` at the project root (next to ``runs/``).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-
-import keras
 
 from genai_tf import config
 
 CHECKPOINT_ENV = "GENAI_TF_CHECKPOINT_DIR"
+
+
+class CheckpointError(ValueError):
+    """A model file is missing, unreadable, or holds another family's model."""
 
 
 def checkpoint_root() -> Path:
@@ -27,30 +30,65 @@ def checkpoint_path(name: str, root=None) -> Path:
     return Path(root if root is not None else checkpoint_root()) / name / "model.keras"
 
 
-def load_or_train(name: str, build, train, root=None, expected_class=None, verbose=True):
-    """Load checkpoint ``name`` if it exists; otherwise ``model = build()``, ``train(model)``,
-    and save it there. Returns ``(model, loaded)`` with ``loaded`` True when it came from disk.
+def load_model(path):
+    """Load a course model from ``path`` (a ``.keras`` file, or a folder holding ``model.keras``).
 
-    ``expected_class`` guards against a checkpoint of another family under the same name.
+    Raises :class:`CheckpointError` with one clear sentence when the file is missing or is not a
+    readable Keras model (truncated by a kill, corrupted, or not a model at all).
     """
-    # Importing the model modules registers their classes for deserialisation.
-    from genai_tf.models import autoencoder, cvae, gan, vae, vaegan  # noqa: F401
+    import keras
 
-    path = checkpoint_path(name, root)
-    if path.exists():
-        model = keras.models.load_model(path)
-        if expected_class is not None and not isinstance(model, expected_class):
-            raise TypeError(
-                f"Checkpoint {path} holds a {type(model).__name__}, not a {expected_class.__name__}. "
-                f"Delete it, or point {CHECKPOINT_ENV} to a folder with the right checkpoints."
-            )
+    from genai_tf.models import registry
+
+    path = Path(path)
+    path = path / "model.keras" if path.is_dir() else path
+    if not path.exists():
+        raise CheckpointError(f"No model at {path}. Train one first, e.g. "
+                              f"`genai-tf train vae --output {path.parent}`.")
+    registry.register_classes()  # every family's classes, for deserialisation
+    try:
+        return keras.models.load_model(path)
+    except Exception as error:
+        detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{path} is not a readable Keras model ({type(error).__name__}: {detail}). "
+                              f"It may be truncated or corrupt: delete it and train again.") from error
+
+
+def load_or_train(name, family, dataset, root=None, verbose=True, **train_kwargs):
+    """Checkpoint ``name`` if ``<root>/<name>/model.keras`` exists; else train ``family`` there.
+
+    Training goes through :func:`genai_tf.training.train` with ``output=<root>/<name>`` and
+    ``train_kwargs`` (``epochs``, ``seconds``, ``clock``, ``log``, ...), so an interrupted
+    training resumes on the next call. A model found on disk is used whatever settings made it
+    (an instructor's longer pre-training, say), but it must be of ``family``'s class.
+
+    Returns the :class:`genai_tf.training.TrainingRun`; ``run.already_complete`` is True when
+    the model came from disk.
+    """
+    from genai_tf import training
+    from genai_tf.models import registry
+
+    chosen = registry.family(family) if isinstance(family, str) else family
+    folder = checkpoint_path(name, root).parent
+    if (folder / training.MODEL_FILE).exists():
+        model = load_model(folder)
+        if type(model) is not chosen.model_class:
+            raise CheckpointError(
+                f"Checkpoint {folder / training.MODEL_FILE} holds a {type(model).__name__}, not a "
+                f"{chosen.model_class.__name__} ({chosen.name}). Delete it, or point {CHECKPOINT_ENV} to a "
+                f"folder with the right checkpoints.")
+        summary_path = folder / training.SUMMARY_FILE
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         if verbose:
-            print(f"loaded {name} from {path}")
-        return model, True
-    model = build()
-    train(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+            print(f"loaded {name} from {folder / training.MODEL_FILE}")
+        steps_per_epoch = dataset.steps_per_epoch
+        return training.TrainingRun(
+            model=model, family=chosen.name, history=summary.get("history", {}), steps=summary.get("steps", 0),
+            steps_per_epoch=steps_per_epoch, wall_seconds=summary.get("wall_seconds", 0.0),
+            cpu_seconds=summary.get("cpu_seconds", 0.0), log_dir=None, output=folder, resumed_at=None,
+            already_complete=True, epoch_wall_seconds=[], epoch_cpu_seconds=[])
+    run = training.train(chosen, dataset, output=folder, **train_kwargs)
     if verbose:
-        print(f"trained {name} and saved it to {path}")
-    return model, False
+        how = f"resumed at step {run.resumed_at} and " if run.resumed_at is not None else ""
+        print(f"{how}trained {name} ({run.steps} steps) and saved it to {folder / training.MODEL_FILE}")
+    return run

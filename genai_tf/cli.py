@@ -5,24 +5,71 @@ the benchmarks::
 
     genai-tf doctor
     genai-tf train vae --dataset mnist --epochs 30 --output checkpoints/vae
+    genai-tf train dcgan --dataset mnist --minutes 15 --output checkpoints/dcgan
     genai-tf sample checkpoints/vae --num 64 --output samples.npy
     genai-tf evaluate samples.npy --dataset mnist
     genai-tf sample checkpoints/cvae --num 10 --labels 0,1,2,3,4,5,6,7,8,9 --output digits.npy
     genai-tf student notebooks/*.ipynb --output student/
+
+``train`` checkpoints into ``--output`` as it goes; the same command run again after a kill
+resumes where it stopped (``--fresh`` starts over). Exit status: 0 on success, 1 when the
+command fails while running (missing or corrupt files, data that can't be had, a NaN loss),
+2 for a usage error (a bad option or value). Set ``GENAI_TF_DEBUG=1`` for full tracebacks.
+
+Building the parser imports neither TensorFlow nor Keras, so ``genai-tf --help`` is quick.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
+
+DATASET_HELP = "digits (bundled with scikit-learn, offline), mnist, fashion_mnist or cifar10"
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible: exit status 2."""
 
 
 def _quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+# --- argument types: each names what was wrong -------------------------------------------
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: use a whole number >= 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: use a whole number >= 0")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: use a number > 0")
+    return value
+
+
+# --- the commands ------------------------------------------------------------------------
 def doctor(args) -> int:
     """Print versions, devices and offline datasets, then train a tiny VAE for ~5 s."""
     _quiet_tensorflow()
@@ -39,64 +86,66 @@ def doctor(args) -> int:
 
 
 def train(args) -> int:
-    """Train one family on one dataset, save ``DIR/model.keras`` and TensorBoard logs."""
+    """Train one family on one dataset into ``--output``, resuming an unfinished run there."""
     _quiet_tensorflow()
-    from genai_tf import callbacks, data
-    from genai_tf.models import recipe
+    from genai_tf import data, training
+    from genai_tf.models import registry
 
-    family = recipe(args.family)
-    dataset = data.load_dataset(args.dataset, batch_size=args.batch_size, limit=args.limit,
+    family = registry.family(args.family)
+    _check_dataset_name(args.dataset)
+    epochs = args.epochs if args.epochs is not None or args.minutes is not None else 10
+    seconds = None if args.minutes is None else 60.0 * args.minutes
+    dataset = data.load_dataset(args.dataset, image_size=args.image_size,
+                                batch_size=args.batch_size or family.batch_size, limit=args.limit,
                                 seed=args.seed, binarize=family.binarize)
-    latent_dim = args.latent_dim or family.latent_dim
-    model = family.build(dataset.image_shape, latent_dim, args.seed)
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    fit_callbacks, log_dir = callbacks.training_callbacks(
-        "cli", args.family, root=output / "logs",
-        sample_images=dataset.images("validation")[:16] if family.reconstructs else None)
-    print(f"training {args.family} ({family.description}) on {args.dataset} "
-          f"{dataset.image_shape}, latent_dim={latent_dim}, {args.epochs} epochs")
-    model.fit(dataset.train, validation_data=dataset.validation, epochs=args.epochs,
-              callbacks=fit_callbacks + family.schedule_callbacks(), verbose=1)
-    results = model.evaluate(dataset.validation, verbose=0, return_dict=True)
-    model.save(output / "model.keras")
+    budget = " and ".join(part for part in (
+        f"{epochs} epochs" if epochs else "", f"{args.minutes:g} min ({args.clock} clock)" if seconds else "") if part)
+    print(f"training {args.family} ({family.description}) on {args.dataset} {dataset.image_shape}, "
+          f"batch {dataset.batch_size}, for {budget}; checkpoints in {Path(args.output) / 'resume'}", flush=True)
+    run = training.train(family, dataset, epochs=epochs, seconds=seconds, clock=args.clock, seed=args.seed,
+                         latent_dim=args.latent_dim, output=args.output, fresh=args.fresh,
+                         checkpoint_seconds=60.0 * args.checkpoint_minutes, log="cli", verbose=1)
+    if run.already_complete:
+        print(f"{args.output} already holds this finished run ({run.steps} steps); "
+              f"add --fresh to train it again.")
+    elif run.resumed_at is not None:
+        print(f"resumed at step {run.resumed_at} of a killed run")
+    results = run.model.evaluate(dataset.validation, verbose=0, return_dict=True)
     print("final validation metrics: " + ", ".join(f"{k}={float(v):.4f}" for k, v in results.items()))
-    print(f"saved {output / 'model.keras'}; TensorBoard logs in {log_dir}")
+    print(f"saved {Path(args.output) / training.MODEL_FILE} after {run.steps} steps ({run.epochs:.2f} epochs); "
+          f"TensorBoard logs in {run.log_dir}")
     return 0
 
 
 def sample(args) -> int:
     """Load ``DIR/model.keras`` and write ``num`` generated images to a float32 ``.npy``."""
     _quiet_tensorflow()
-    import keras
     import numpy as np
 
-    import genai_tf.models.autoencoder  # noqa: F401  (registers the classes for loading)
-    import genai_tf.models.cvae  # noqa: F401
-    import genai_tf.models.gan  # noqa: F401
-    import genai_tf.models.vae  # noqa: F401
-    import genai_tf.models.vaegan  # noqa: F401
+    from genai_tf import checkpoints
 
-    path = Path(args.model_dir)
-    path = path / "model.keras" if path.is_dir() else path
-    if not path.exists():
-        print(f"error: no model at {path}. Train one first: genai-tf train vae --output {args.model_dir}",
-              file=sys.stderr)
-        return 2
-    model = keras.models.load_model(path)
+    model = checkpoints.load_model(args.model_dir)
     if not hasattr(model, "generate"):
-        print(f"error: {type(model).__name__} is not a generative model (it has no generate()); "
-              f"sample from a vae, gan, dcgan, cvae or vaegan checkpoint instead.", file=sys.stderr)
-        return 2
+        raise UsageError(f"{type(model).__name__} is not a generative model (it has no generate()); "
+                         f"sample from a vae, gan, dcgan, cvae or vaegan checkpoint instead.")
     extra = {}
     if args.labels is not None:
         if not hasattr(model, "num_classes"):
-            print(f"error: --labels needs a conditional model (cvae); {type(model).__name__} is not one.",
-                  file=sys.stderr)
-            return 2
-        labels = [int(value) for value in args.labels.split(",")]
+            raise UsageError(f"--labels needs a conditional model (cvae); {type(model).__name__} is not one.")
+        try:
+            labels = [int(value) for value in args.labels.split(",")]
+        except ValueError:
+            raise UsageError(f"--labels {args.labels!r}: give whole numbers separated by commas, e.g. 3 or 0,1,2") from None
+        if any(not 0 <= label < model.num_classes for label in labels):
+            raise UsageError(f"--labels {args.labels}: classes run from 0 to {model.num_classes - 1}.")
+        if len(labels) not in (1, args.num):
+            raise UsageError(f"--labels has {len(labels)} classes; give one for all samples or one per "
+                             f"sample (--num {args.num}).")
         extra["labels"] = labels * args.num if len(labels) == 1 else labels
     images = np.asarray(model.generate(args.num, seed=args.seed, **extra), dtype="float32")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"The model generated {int(np.sum(~np.isfinite(images)))} NaN or infinite pixel values; "
+                         f"its training diverged. Retrain it (a lower learning rate helps).")
     np.save(args.output, images)
     print(f"wrote {images.shape} float32 images in [{images.min():.3f}, {images.max():.3f}] to {args.output}")
     return 0
@@ -108,6 +157,8 @@ def student(args) -> int:
 
     output = Path(args.output)
     for notebook in args.notebooks:
+        if not Path(notebook).is_file():
+            raise FileNotFoundError(f"No notebook at {notebook}.")
         target = output / Path(notebook).name
         count = make_student_version(notebook, target)
         print(f"{target}: {count} solution cells replaced by stubs")
@@ -119,9 +170,17 @@ def evaluate(args) -> int:
     _quiet_tensorflow()
     import numpy as np
 
-    from genai_tf import data, sample_quality
+    _check_dataset_name(args.dataset)
+    from genai_tf import data, feature_classifier, sample_quality, tables
 
-    samples = sample_quality.check_images(np.load(args.samples))  # (N, H, W, C) in [0, 1]
+    path = Path(args.samples)
+    if not path.is_file():
+        raise FileNotFoundError(f"No samples at {path}. Write some with `genai-tf sample DIR --output {path}`.")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{path} is not a readable .npy array ({error}).") from error
+    samples = feature_classifier.check_images(loaded)  # (N, H, W, C) in [0, 1]
     height, width = samples.shape[1:3]
     if height != width:
         raise ValueError(f"The samples are {height}x{width}; only square images are supported.")
@@ -131,68 +190,107 @@ def evaluate(args) -> int:
         raise ValueError(f"The samples have shape {samples.shape}, but {args.dataset} images at "
                          f"that size are {real.image_shape}: generate (N, "
                          f"{', '.join(map(str, real.image_shape))}) images, or pick the right --dataset.")
-    classifier = sample_quality.load_classifier(args.dataset, real.image_shape, cache_dir=args.cache_dir)
+    classifier = feature_classifier.load_classifier(args.dataset, real.image_shape, cache_dir=args.cache_dir)
     results = sample_quality.evaluate_samples(samples, real.images("test"), classifier,
                                               num_real=args.num_real, seed=args.seed)
-    print(sample_quality.format_report(results))
+    print(tables.format_report(results))
     return 0
 
 
+def _check_dataset_name(name: str) -> None:
+    from genai_tf import data
+
+    try:
+        data.check_name(name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+# --- the parser --------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from genai_tf.models import RECIPES
+    import genai_tf
+    from genai_tf.models import registry
 
     parser = argparse.ArgumentParser(prog="genai-tf", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"genai-tf {genai_tf.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("doctor", help="check this machine is ready for the course")
+    commands.add_parser("doctor", help="check this machine is ready for the course",
+                        description="Print versions, devices and offline datasets; train a tiny VAE for 5 s.")
 
-    trainer = commands.add_parser("train", help="train a model and save DIR/model.keras")
-    trainer.add_argument("family", choices=sorted(RECIPES))
-    trainer.add_argument("--dataset", default="mnist", help="digits, mnist, fashion_mnist or cifar10")
-    trainer.add_argument("--epochs", type=int, default=10)
-    trainer.add_argument("--output", required=True, help="folder for model.keras and logs/")
-    trainer.add_argument("--seed", type=int, default=0)
-    trainer.add_argument("--latent-dim", type=int, default=None)
-    trainer.add_argument("--batch-size", type=int, default=128)
-    trainer.add_argument("--limit", type=int, default=None, help="cap the training examples")
+    trainer = commands.add_parser(
+        "train", help="train a model into DIR (model.keras, logs/), resuming a killed run",
+        description="Train a model family with its recipe. Checkpoints go to DIR/resume every epoch "
+                    "and every --checkpoint-minutes; the same command run again resumes there.")
+    trainer.add_argument("family", choices=registry.names(), help="the model family: %(choices)s")
+    trainer.add_argument("--dataset", default="mnist", help=f"{DATASET_HELP} (default: %(default)s)")
+    trainer.add_argument("--epochs", type=positive_int, default=None,
+                         help="passes over the training data (default 10, unless --minutes is given)")
+    trainer.add_argument("--minutes", type=positive_float, default=None,
+                         help="a training time budget in minutes; with --epochs too, whichever ends first")
+    trainer.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                         help="what --minutes counts: wall time, or process CPU time (default: %(default)s)")
+    trainer.add_argument("--output", required=True, help="folder for model.keras, training.json, logs/ and resume/")
+    trainer.add_argument("--fresh", action="store_true", help="delete an earlier run in --output and start over")
+    trainer.add_argument("--seed", type=non_negative_int, default=0,
+                         help="seeds the data split, weights and noise (default: %(default)s)")
+    trainer.add_argument("--latent-dim", type=positive_int, default=None, help="latent size (default: the family's)")
+    trainer.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: the family's)")
+    trainer.add_argument("--image-size", type=positive_int, default=28,
+                         help="resize images to SIZE×SIZE (default: %(default)s)")
+    trainer.add_argument("--limit", type=positive_int, default=None, help="use only this many training examples")
+    trainer.add_argument("--checkpoint-minutes", type=positive_float, default=10.0,
+                         help="also checkpoint this often within an epoch (default: %(default)s)")
 
-    sampler = commands.add_parser("sample", help="write generated images to a .npy file")
+    sampler = commands.add_parser("sample", help="write generated images to a .npy file",
+                                  description="Load a trained model and write its samples to a .npy file.")
     sampler.add_argument("model_dir", help="a folder with model.keras (or the .keras file)")
-    sampler.add_argument("--num", type=int, default=64)
+    sampler.add_argument("--num", type=positive_int, default=64, help="how many images (default: %(default)s)")
     sampler.add_argument("--output", required=True, help="FILE.npy, float32 (N, H, W, C) in [0, 1]")
-    sampler.add_argument("--seed", type=int, default=0)
+    sampler.add_argument("--seed", type=non_negative_int, default=0, help="seeds the latents (default: %(default)s)")
     sampler.add_argument("--labels", default=None,
                          help="conditional models: one class for all samples (e.g. 3) or one per sample (0,1,2,...)")
 
-    students = commands.add_parser("student", help="write notebooks with the solutions removed")
+    students = commands.add_parser("student", help="write notebooks with the solutions removed",
+                                   description="Copy notebooks, replacing every cell tagged 'solution' by a stub.")
     students.add_argument("notebooks", nargs="+", help="notebooks/NN_topic.ipynb ...")
     students.add_argument("--output", required=True, help="folder for the student copies")
-    evaluator = commands.add_parser("evaluate", help="score generated images: cFID, KID, IS, precision/recall")
+
+    evaluator = commands.add_parser("evaluate", help="score generated images: cFID, KID, IS, precision/recall",
+                                    description="Score samples against the dataset's test split in the "
+                                                "course classifier's feature space.")
     evaluator.add_argument("samples", help="SAMPLES.npy, float32 (N, H, W, C) in [0, 1]")
-    evaluator.add_argument("--dataset", required=True, help="digits, mnist, fashion_mnist or cifar10")
-    evaluator.add_argument("--num-real", type=int, default=None, help="cap the real test images")
-    evaluator.add_argument("--seed", type=int, default=0)
+    evaluator.add_argument("--dataset", required=True, help=DATASET_HELP)
+    evaluator.add_argument("--num-real", type=positive_int, default=None, help="cap the real test images")
+    evaluator.add_argument("--seed", type=non_negative_int, default=0, help="seeds the subsets (default: %(default)s)")
     evaluator.add_argument("--cache-dir", default=None,
                            help="classifier cache (default $GENAI_TF_CACHE_DIR or ~/.cache/genai_tf)")
     return parser
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)  # usage errors exit with status 2
     handlers = {"doctor": doctor, "train": train, "sample": sample, "student": student,
                 "evaluate": evaluate}
     try:
-        return handlers[args.command](args)
-    except (ValueError, FileNotFoundError) as error:
+        from genai_tf import config
+
+        config.get_profile()  # a bad GENAI_TF_PROFILE is a usage error, said once
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # a clear line, not a traceback, for the known failure types
-        from genai_tf.data import DatasetUnavailableError
-
-        if isinstance(error, DatasetUnavailableError):
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        raise
+    try:
+        return handlers[args.command](args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError, FloatingPointError, RuntimeError) as error:
+        # RuntimeError covers data.DatasetUnavailableError; OSError missing and unwritable files.
+        if os.environ.get("GENAI_TF_DEBUG"):
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -55,6 +55,59 @@ class ImageData:
     validation: tf.data.Dataset = dataclasses.field(repr=False)
     test: tf.data.Dataset = dataclasses.field(repr=False)
     arrays: dict = dataclasses.field(repr=False)
+    batch_size: int = 128
+    seed: int = 0
+    binarize: str | None = None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Batches in one pass over the train split (the last one partial)."""
+        return -(-len(self.arrays["train"][0]) // self.batch_size)
+
+    def train_stream(self, start_step: int = 0) -> tf.data.Dataset:
+        """The training batches as one endless stream, each batch a function of its step alone.
+
+        Batch ``k`` belongs to epoch ``e = k // steps_per_epoch``, whose order is a permutation
+        of the train split drawn from ``(seed, e)``; with ``binarize="dynamic"`` its pixels are
+        drawn from ``(seed, k)``. Nothing depends on how often the stream was iterated, so a run
+        resumed at step ``start_step`` sees exactly the batches an unbroken run sees from there
+        (:mod:`genai_tf.training` relies on this). Skipping is done on indices, so it is cheap.
+        """
+        if not _is_int(start_step) or start_step < 0:
+            raise ValueError(f"start_step={start_step!r}; it must be an int >= 0.")
+        images = self._pixels("train")
+        labels = self.arrays["train"][1]
+        count, steps, seed = len(images), self.steps_per_epoch, self.seed
+        start_epoch, offset = divmod(int(start_step), steps)
+
+        def epoch_batches(epoch):  # (steps,) batches of indices, the last one partial
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(count, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+            return tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size)
+
+        indices = tf.data.Dataset.range(start_epoch, 2**62).flat_map(epoch_batches).skip(offset)
+        images, labels = tf.constant(images), tf.constant(labels)
+        dynamic = self.binarize == "dynamic"
+
+        def gather(step, index):
+            batch = tf.gather(images, index)  # (B, H, W, C)
+            if dynamic:
+                uniform = tf.random.stateless_uniform(
+                    tf.shape(batch), seed=tf.stack([step, tf.constant(seed, tf.int64)]))
+                batch = tf.cast(uniform < batch, tf.float32)
+            return batch, tf.gather(labels, index)
+
+        steps_ds = tf.data.Dataset.range(int(start_step), 2**62)
+        return (tf.data.Dataset.zip(steps_ds, indices)
+                .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .prefetch(tf.data.AUTOTUNE))
+
+    def _pixels(self, split: str) -> np.ndarray:
+        """The images a model trains on in ``split``: binarized once where the protocol says so."""
+        images = self.images(split)
+        if self.binarize == "static" or (self.binarize == "dynamic" and split != "train"):
+            return binarize_images(images, [self.seed, SPLITS.index(split)])
+        return images
 
     def images(self, split: str) -> np.ndarray:
         """The grey-level images of ``split``: float32 ``(N, H, W, C)`` in [0, 1]."""
@@ -103,7 +156,7 @@ def binarize_images(images, seed) -> np.ndarray:
 
 def available_offline(name: str, data_dir: str | None = None) -> tuple[bool, str]:
     """Whether ``name`` loads without a network, and how: used by ``genai-tf doctor``."""
-    _check_name(name)
+    check_name(name)
     if name == "digits":
         return True, "bundled with scikit-learn"
     path = _npz_path(name, data_dir)
@@ -162,7 +215,7 @@ def load_dataset(
         ValueError: unknown ``name`` or a bad argument.
         DatasetUnavailableError: the data can't be had (offline, malformed ``.npz``, ...).
     """
-    _check_name(name)
+    check_name(name)
     _check_args(image_size, batch_size, limit, seed, binarize, validation_fraction,
                 shuffle_buffer)
     rng = np.random.default_rng(seed)
@@ -191,11 +244,12 @@ def load_dataset(
     for split, (x, y) in zip(SPLITS, (train, validation, test), strict=True):
         arrays[split] = (_to_float(x, image_size, name), np.asarray(y, np.int32).reshape(-1))
 
+    loaded = ImageData(name=name, image_shape=tuple(int(d) for d in arrays["train"][0].shape[1:]),
+                       num_classes=_NUM_CLASSES[name], arrays=arrays, batch_size=batch_size, seed=seed,
+                       binarize=binarize, train=None, validation=None, test=None)
     datasets = {}
-    for index, split in enumerate(SPLITS):
-        x, y = arrays[split]
-        if binarize == "static" or (binarize == "dynamic" and split != "train"):
-            x = binarize_images(x, [seed, index])
+    for split in SPLITS:
+        x, y = loaded._pixels(split), arrays[split][1]
         dataset = tf.data.Dataset.from_tensor_slices((x, y))
         if split == "train":
             buffer = shuffle_buffer or len(x)
@@ -205,8 +259,7 @@ def load_dataset(
             dataset = _binarize_each_epoch(dataset, seed)
         datasets[split] = dataset.prefetch(tf.data.AUTOTUNE)
 
-    return ImageData(name=name, image_shape=tuple(int(d) for d in arrays["train"][0].shape[1:]),
-                     num_classes=_NUM_CLASSES[name], arrays=arrays, **datasets)
+    return dataclasses.replace(loaded, **datasets)
 
 
 def _binarize_each_epoch(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
@@ -222,7 +275,7 @@ def _binarize_each_epoch(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset
     return tf.data.Dataset.zip(dataset, seeds).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if name not in DATASETS:
         close = difflib.get_close_matches(str(name), DATASETS, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -255,7 +308,12 @@ def _check_args(image_size, batch_size, limit, seed, binarize, fraction, shuffle
 
 
 def _to_float(images: np.ndarray, image_size: int | None, name: str) -> np.ndarray:
-    """uint8 or [0, 1] images -> float32 (N, H, W, C) in [0, 1], resized once, in chunks."""
+    """uint8 or [0, 1] images -> float32 (N, H, W, C) in [0, 1], resized once, in chunks.
+
+    Other values are refused, never clipped into saturated pixels (``.npz`` files are checked
+    earlier, by :func:`_check_npz_arrays`, with the file named). The final clip only absorbs
+    float rounding of the resize, which is a weighted mean of the pixels.
+    """
     images = np.asarray(images)
     if images.ndim == 3:  # keras mnist layout has no channel axis
         images = images[..., np.newaxis]
@@ -263,6 +321,10 @@ def _to_float(images: np.ndarray, image_size: int | None, name: str) -> np.ndarr
         raise DatasetUnavailableError(
             f"Dataset {name!r}: images have shape {images.shape}; expected (N, H, W) or "
             "(N, H, W, C).")
+    problem = _pixel_problem(images)
+    if problem is not None:
+        raise DatasetUnavailableError(f"Dataset {name!r}: the images hold {problem}; expected "
+                                      f"uint8 pixels or floats in [0, 1]. Fix: {_PIXEL_FIX}.")
     if images.dtype == np.uint8:
         images = images.astype(np.float32) / 255.0
     images = images.astype(np.float32, copy=False)
@@ -352,7 +414,66 @@ def _load_npz(name: str, path: str):
     except Exception as error:  # unreadable file
         raise DatasetUnavailableError(
             f"Dataset {name!r}: could not read {path} ({type(error).__name__}: {error}).") from error
-    if len(x_train) != y_train.size or len(x_test) != y_test.size:
-        raise DatasetUnavailableError(f"Dataset {name!r}: {path} has different numbers of "
-                                      "images and labels.")
+    _check_npz_arrays(name, path, {"x_train": x_train, "y_train": y_train,
+                                   "x_test": x_test, "y_test": y_test})
     return x_train, y_train.reshape(-1), x_test, y_test.reshape(-1)
+
+
+_PIXEL_FIX = "save uint8 pixels (0-255), or floats in [0, 1] (e.g. x / 255 for 0-255 values)"
+
+
+def _pixel_problem(images: np.ndarray) -> str | None:
+    """What keeps ``images`` from being pixels (uint8, or numbers in [0, 1]), or None if nothing."""
+    if images.dtype == np.uint8 or images.dtype == np.bool_ or images.size == 0:
+        return None
+    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+        return f"values of dtype {images.dtype}, not numbers"
+    if np.issubdtype(images.dtype, np.floating) and not np.all(np.isfinite(images)):
+        return f"{images.dtype} values with NaN or infinity"
+    low, high = images.min(), images.max()
+    if low < 0 or high > 1:
+        return f"{images.dtype} values in [{low:g}, {high:g}]"
+    return None
+
+
+def _check_npz_arrays(name: str, path: str, arrays: dict) -> None:
+    """Raise a DatasetUnavailableError naming ``path``, the array and the fix, for anything in a
+    keras-layout ``.npz`` that is not images ``(N, H, W[, C])`` of pixels with one class per image."""
+    num_classes = _NUM_CLASSES[name]
+    shapes = {}
+    for images_key, labels_key in (("x_train", "y_train"), ("x_test", "y_test")):
+        images, labels = arrays[images_key], arrays[labels_key]
+        where = f"Dataset {name!r}: {path}: {images_key}"
+        if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (1, 3)):
+            hint = (" It looks channels-first: save x.transpose(0, 2, 3, 1)."
+                    if images.ndim == 4 and images.shape[1] in (1, 3) else "")
+            raise DatasetUnavailableError(
+                f"{where} has shape {images.shape}; expected images shaped (N, H, W) or, "
+                f"channels last, (N, H, W, C) with C = 1 or 3.{hint}")
+        if len(images) == 0:
+            raise DatasetUnavailableError(f"{where} holds no images (shape {images.shape}).")
+        problem = _pixel_problem(images)
+        if problem is not None:
+            raise DatasetUnavailableError(f"{where} holds {problem}; expected uint8 pixels or "
+                                          f"floats in [0, 1]. Fix: {_PIXEL_FIX}.")
+        shapes[images_key] = images.shape[1:] if images.ndim == 4 else (*images.shape[1:], 1)
+        if labels.size != len(images):
+            hint = (f" {labels_key} looks one-hot: save {labels_key}.argmax(axis=1)."
+                    if labels.shape == (len(images), num_classes) else "")
+            raise DatasetUnavailableError(
+                f"Dataset {name!r}: {path} has {len(images)} images in {images_key} but "
+                f"{labels.size} labels in {labels_key} (shape {labels.shape}); save one integer "
+                f"label per image.{hint}")
+        labels = labels.reshape(-1)
+        numeric = np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)
+        if not numeric or not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)) \
+                or labels.min() < 0 or labels.max() >= num_classes:
+            found = (f"{labels.dtype} values in [{labels.min():g}, {labels.max():g}]"
+                     if numeric else f"values of dtype {labels.dtype}")
+            raise DatasetUnavailableError(
+                f"Dataset {name!r}: {path}: {labels_key} holds {found}; expected integer class "
+                f"labels 0 to {num_classes - 1}.")
+    if shapes["x_train"] != shapes["x_test"]:
+        raise DatasetUnavailableError(
+            f"Dataset {name!r}: {path}: x_train images are {shapes['x_train']} but x_test "
+            f"images are {shapes['x_test']}; save both splits at the same image shape.")

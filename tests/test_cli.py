@@ -4,6 +4,7 @@ import contextlib
 import glob
 import io
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -73,9 +74,9 @@ def test_sample_refuses_an_autoencoder(trained, tmp_path, capsys):
 def test_sample_from_a_missing_folder(tmp_path, capsys):
     missing = tmp_path / "nothing-here"
     code = cli.main(["sample", str(missing), "--output", str(tmp_path / "s.npy")])
-    assert code == 2
+    assert code == 1  # a runtime error: the file is not there
     error = capsys.readouterr().err
-    assert "no model at" in error and "genai-tf train" in error
+    assert "No model at" in error and "genai-tf train" in error and error.count("\n") == 1
 
 
 def test_train_unknown_dataset_lists_the_datasets(tmp_path, capsys):
@@ -95,7 +96,7 @@ def test_train_offline_without_data_says_how_to_fix_it(tmp_path, monkeypatch, ca
     monkeypatch.setattr(data, "_prepared", lambda builder: False)  # ignore any tfds cache
     code = cli.main(["train", "vae", "--dataset", "mnist", "--epochs", "1",
                      "--output", str(tmp_path / "out")])
-    assert code == 2
+    assert code == 1
     error = capsys.readouterr().err
     assert "'mnist'" in error and "network" in error
     assert "digits" in error and data.DATA_DIR_ENV in error and "mnist.npz" in error
@@ -115,3 +116,134 @@ def test_doctor_passes_on_this_machine(capsys):
     out = capsys.readouterr().out
     assert "tensorflow" in out and "digits" in out
     assert "doctor: all checks passed" in out
+
+
+# --- usage errors (exit 2) and runtime errors (exit 1), each one clear line -----------------
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "vae", "--epochs", "0", "--output", "x"], "--epochs: 0 is not allowed"),
+    (["train", "vae", "--epochs", "two", "--output", "x"], "--epochs: 'two' is not a whole number"),
+    (["train", "vae", "--minutes", "-1", "--output", "x"], "--minutes: -1 is not allowed"),
+    (["train", "vae", "--minutes", "nan", "--output", "x"], "--minutes: nan is not allowed"),
+    (["train", "vae", "--image-size", "0", "--output", "x"], "--image-size: 0 is not allowed"),
+    (["train", "vae", "--batch-size", "-5", "--output", "x"], "--batch-size: -5 is not allowed"),
+    (["train", "vae", "--seed", "-1", "--output", "x"], "--seed: -1 is not allowed"),
+    (["train", "vae", "--clock", "gpu", "--output", "x"], "invalid choice: 'gpu'"),
+    (["sample", "x", "--num", "0", "--output", "x.npy"], "--num: 0 is not allowed"),
+    (["train", "vae"], "the following arguments are required: --output"),
+])
+def test_bad_options_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_version_and_help(capsys):
+    import genai_tf
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"genai-tf {genai_tf.__version__}"
+    parser = cli.build_parser()
+    for action in parser._subparsers._group_actions[0].choices.values():
+        for option in action._actions:
+            assert option.help, f"{action.prog} {option.dest} has no help text"
+    assert all(name in cli.DATASET_HELP for name in data.DATASETS)
+
+
+def test_help_answers_without_importing_tensorflow():
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys\nfrom genai_tf import cli\ntry:\n    cli.main(['train', '--help'])\n"
+            "except SystemExit:\n    pass\nprint('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - start
+    assert "--minutes" in result.stdout and "--fresh" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "False False"
+    print(f"genai-tf train --help took {seconds:.2f} s")
+
+
+def test_unknown_profile_is_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("GENAI_TF_PROFILE", "quick")
+    assert cli.main(["sample", "x", "--output", "x.npy"]) == 2
+    error = capsys.readouterr().err
+    assert "GENAI_TF_PROFILE='quick' is not a known profile" in error and error.count("\n") == 1
+
+
+def test_a_corrupt_model_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 truncated by a kill")
+    assert cli.main(["sample", str(tmp_path), "--output", str(tmp_path / "s.npy")]) == 1
+    error = capsys.readouterr().err
+    assert "not a readable Keras model" in error and error.count("\n") == 1
+
+
+def test_sample_rejects_bad_labels(trained, tmp_path, capsys):
+    folder = trained["vae"][0]
+    assert cli.main(["sample", str(folder), "--labels", "3", "--output", str(tmp_path / "s.npy")]) == 2
+    assert "needs a conditional model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("samples", "message"), [
+    (np.full((4, 28, 28, 1), np.nan, "float32"), "NaN"),
+    (np.zeros((4, 28, 28), "float32"), "Add the channel axis"),
+    (np.zeros((4, 28, 28, 3), "float32"), "digits images at that size are (28, 28, 1)"),
+    (np.zeros((4, 28, 32, 1), "float32"), "only square images"),
+    (np.zeros((4, 28, 28, 1), "uint8"), "dtype uint8"),
+    (np.full((4, 28, 28, 1), 2.0, "float32"), "values in [0, 1]"),
+])
+def test_evaluate_rejects_bad_samples_in_one_line(samples, message, tmp_path, capsys):
+    path = tmp_path / "samples.npy"
+    np.save(path, samples)
+    assert cli.main(["evaluate", str(path), "--dataset", "digits", "--cache-dir", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_evaluate_a_missing_file_and_an_unknown_dataset(tmp_path, capsys):
+    assert cli.main(["evaluate", str(tmp_path / "none.npy"), "--dataset", "digits"]) == 1
+    assert "No samples at" in capsys.readouterr().err
+    np.save(tmp_path / "s.npy", np.zeros((4, 28, 28, 1), "float32"))
+    assert cli.main(["evaluate", str(tmp_path / "s.npy"), "--dataset", "mnst"]) == 2
+    assert "Did you mean 'mnist'?" in capsys.readouterr().err
+
+
+def _train_command(folder):
+    return [sys.executable, "-m", "genai_tf.cli", "train", "vae", "--dataset", "digits", "--epochs", "4",
+            "--limit", "512", "--batch-size", "64", "--latent-dim", "4", "--output", str(folder)]
+
+
+@pytest.mark.slow
+def test_train_killed_with_sigkill_and_rerun_ends_with_the_weights_of_an_unbroken_run(tmp_path):
+    """The issue's 'done means', on digits: kill a real training process, rerun the same command."""
+    import json
+    import signal
+    import subprocess
+    import time
+
+    import keras
+
+    subprocess.run(_train_command(tmp_path / "unbroken"), check=True, capture_output=True)
+    process = subprocess.Popen(_train_command(tmp_path / "killed"), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    state = tmp_path / "killed" / "resume" / "state.json"
+    deadline = time.monotonic() + 300
+    while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # kill right after the first checkpoint (epoch 1 of 4)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (tmp_path / "killed" / "model.keras").exists()
+    step = json.loads(state.read_text())["step"]
+    result = subprocess.run(_train_command(tmp_path / "killed"), check=True, capture_output=True, text=True)
+    assert f"resumed at step {step}" in result.stdout
+    unbroken = keras.models.load_model(tmp_path / "unbroken" / "model.keras")
+    resumed = keras.models.load_model(tmp_path / "killed" / "model.keras")
+    for a, b in zip(unbroken.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_allclose(b, a, atol=1e-6)
+    again = subprocess.run(_train_command(tmp_path / "killed"), check=True, capture_output=True, text=True)
+    assert "already holds this finished run" in again.stdout

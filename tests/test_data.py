@@ -171,6 +171,83 @@ def test_malformed_npz(tmp_path):
     assert "mnist.npz" in str(error.value)
 
 
+def write_arrays(path, **replaced):
+    """A valid mnist-layout .npz (40 train and 12 test uint8 images, labels 0-9), some arrays replaced."""
+    rng = np.random.default_rng(2)
+    arrays = {"x_train": rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),
+              "y_train": np.arange(40) % 10,
+              "x_test": rng.integers(0, 256, (12, 28, 28), dtype=np.uint8),
+              "y_test": np.arange(12) % 10}
+    arrays.update(replaced)
+    np.savez(path, **arrays)
+    return arrays
+
+
+def pixels_0_255(n=40, shape=(28, 28)):
+    """Integer pixel values covering exactly [0, 255], int64."""
+    values = np.random.default_rng(3).integers(0, 256, (n, *shape))
+    values.reshape(-1)[:2] = (0, 255)
+    return values
+
+
+def grey_levels(n=40, shape=(28, 28)):
+    """float32 pixels in [0, 1]."""
+    return (pixels_0_255(n, shape) / 255.0).astype(np.float32)
+
+
+# Each wrong .npz: the arrays that differ from a valid file, and what the error must say (the
+# file is always named too). Nothing may be clipped into saturated images instead.
+BAD_NPZ = {
+    "float64 pixels 0-255": ({"x_train": pixels_0_255().astype(np.float64)},
+                             ["x_train", "float64 values in [0, 255]", "save uint8 pixels", "floats in [0, 1]", "x / 255"]),
+    "int64 pixels 0-255": ({"x_train": pixels_0_255()}, ["x_train", "int64 values in [0, 255]", "save uint8 pixels"]),
+    "tanh range [-1, 1]": ({"x_train": grey_levels() * 2 - 1}, ["x_train", "float32 values in [-1, 1]", "floats in [0, 1]"]),
+    "NaN pixels": ({"x_train": np.where(grey_levels() > 0.99, np.nan, grey_levels())}, ["x_train", "NaN"]),
+    "string pixels": ({"x_train": np.full((40, 28, 28), "a")}, ["x_train", "dtype <U1", "not numbers"]),
+    "flattened (N, 784)": ({"x_train": grey_levels().reshape(40, 784)}, ["x_train", "(40, 784)", "(N, H, W)"]),
+    "five dimensions": ({"x_train": grey_levels()[..., None, None]}, ["x_train", "(40, 28, 28, 1, 1)", "(N, H, W, C)"]),
+    "channels first": ({"x_train": grey_levels()[:, None]}, ["x_train", "(40, 1, 28, 28)", "channels-first",
+                                                              "transpose(0, 2, 3, 1)"]),
+    "no images": ({"x_train": np.zeros((0, 28, 28), np.uint8), "y_train": np.zeros(0, int)},
+                  ["x_train holds no images"]),
+    "one label short": ({"y_train": np.arange(39) % 10}, ["40 images in x_train", "39 labels in y_train"]),
+    "one-hot labels": ({"y_train": np.eye(10)[np.arange(40) % 10]},
+                       ["40 images in x_train", "400 labels in y_train", "one-hot", "y_train.argmax(axis=1)"]),
+    "labels 1 to 10": ({"y_train": np.arange(40) % 10 + 1}, ["y_train", "in [1, 10]", "labels 0 to 9"]),
+    "fractional labels": ({"y_train": (np.arange(40) % 10) / 2}, ["y_train", "float64 values in [0, 4.5]", "integer class labels"]),
+    "test pixels 0-255": ({"x_test": pixels_0_255(12).astype(np.float32)}, ["x_test", "float32 values in [0, 255]", "save uint8"]),
+    "test labels one too many": ({"y_test": np.arange(13) % 10}, ["12 images in x_test", "13 labels in y_test"]),
+    "test images another size": ({"x_test": grey_levels(12, (32, 32))},
+                                 ["x_train images are (28, 28, 1)", "x_test images are (32, 32, 1)", "same image shape"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_NPZ))
+def test_bad_npz_is_rejected_naming_the_file_what_was_found_and_the_fix(tmp_path, case):
+    replaced, needed = BAD_NPZ[case]
+    write_arrays(tmp_path / "mnist.npz", **replaced)
+    with pytest.raises(data.DatasetUnavailableError) as error:
+        data.load_dataset("mnist", data_dir=str(tmp_path), image_size=None)
+    message = str(error.value)
+    for text in (str(tmp_path / "mnist.npz"), *needed):
+        assert text in message, f"{case}: {text!r} missing from: {message}"
+
+
+def test_npz_floats_in_0_1_and_binary_integers_are_kept_exactly(tmp_path):
+    x_train = grey_levels().astype(np.float64)
+    x_test = (pixels_0_255(12) > 127).astype(np.int64)[..., None]  # (12, 28, 28, 1) of 0 / 1
+    write_arrays(tmp_path / "mnist.npz", x_train=x_train, x_test=x_test)
+    loaded = data.load_dataset("mnist", data_dir=str(tmp_path), image_size=None, validation_fraction=0.25)
+    train_and_validation = np.concatenate([loaded.images("train"), loaded.images("validation")])
+    assert row_hashes(train_and_validation) == row_hashes(x_train.astype(np.float32)[..., None])
+    np.testing.assert_array_equal(loaded.images("test"), x_test.astype(np.float32))
+
+
+def test_out_of_range_pixels_from_any_source_are_refused_not_clipped():
+    with pytest.raises(data.DatasetUnavailableError, match=r"float64 values in \[0, 2\]"):
+        data._to_float(np.linspace(0.0, 2.0, 2 * 8 * 8).reshape(2, 8, 8), None, "digits")
+
+
 # --- tensorflow-datasets and offline behaviour -------------------------------------------
 
 

@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from genai_tf import losses
-from genai_tf.models import networks
+from genai_tf.models import networks, registry
 from genai_tf.models.base import LossTermsModel
 
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -109,3 +109,17 @@ def build_dense_autoencoder(image_shape, latent_dim=16, hidden_units=(256,), lik
     )
     return Autoencoder(encoder, decoder, likelihood=likelihood, noise_stddev=noise_stddev,
                        seed=seed, name="dense_autoencoder")
+
+
+# --- the registry entry (genai_tf.models.registry) ------------------------------------------
+def _build_family(image_shape, latent_dim, seed):
+    model = build_conv_autoencoder(image_shape, latent_dim=latent_dim, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+FAMILIES = {
+    "autoencoder": registry.Family(
+        "autoencoder", _build_family, Autoencoder, latent_dim=16,
+        description="convolutional autoencoder, squared error", generates=False),
+}

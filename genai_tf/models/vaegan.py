@@ -22,7 +22,7 @@ from keras import layers, ops
 
 from genai_tf import losses
 from genai_tf.layers import Sampling
-from genai_tf.models import networks
+from genai_tf.models import networks, registry
 from genai_tf.models.base import MultiOptimizerModel, validated_images
 
 
@@ -142,3 +142,19 @@ def build_vaegan(image_shape, latent_dim=32, filters=(32, 64), dense_units=256, 
                                     output_activation="sigmoid")
     discriminator = feature_discriminator(image_shape, filters)
     return VAEGAN(encoder, decoder, discriminator, gamma=gamma, seed=seed, name="vaegan")
+
+
+# --- the registry entry (genai_tf.models.registry) ------------------------------------------
+def _build_family(image_shape, latent_dim, seed):
+    model = build_vaegan(image_shape, latent_dim=latent_dim, seed=seed)
+    model.compile(e_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    return model
+
+
+FAMILIES = {
+    # The batch of 64 notebook 04 tuned gamma and the learning rates with.
+    "vaegan": registry.Family(
+        "vaegan", _build_family, VAEGAN, latent_dim=32, batch_size=64,
+        description="VAE-GAN, reconstruction in discriminator features"),
+}

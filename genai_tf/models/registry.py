@@ -1,0 +1,151 @@
+"""The registry of model families: one entry per family, naming the module that declares it.
+
+Each family is declared once, next to its model, as a :class:`Family` in its module's
+``FAMILIES`` dict: how it is built, its default recipe (optimisers, schedule, batch size), the
+kind of data it takes, and how it samples. The command line, the benchmarks, checkpoints, the
+training module and notebook 05 read this registry; nothing else lists the families.
+
+Adding a family is one new module under ``genai_tf/models/`` that defines
+``FAMILIES = {"name": Family(...)}``, plus one line in :data:`FAMILY_MODULES`. The test over
+the registry (``tests/test_registry.py``) then trains, saves, loads and samples it.
+
+Importing this module does not import TensorFlow or Keras, so ``genai-tf --help`` can list the
+families quickly; :func:`family` imports the declaring module when it is first asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+
+# family name -> the module (under genai_tf.models) that declares it in its FAMILIES dict
+FAMILY_MODULES: dict[str, str] = {
+    "autoencoder": "autoencoder",
+    "vae": "vae",
+    "gan": "gan",
+    "dcgan": "gan",
+    "cvae": "cvae",
+    "vaegan": "vaegan",
+}
+
+# What a family trains on. "images": (images, labels) batches, the labels unused;
+# "labelled_images": the labels condition the model, and generate() takes labels.
+DATA_KINDS = ("images", "labelled_images")
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """How one model family is built, trained by default, fed and sampled.
+
+    ``build(image_shape, latent_dim, seed)`` returns the model compiled with the recipe's
+    optimisers. ``decay_start`` (a share of training in [0, 1)) adds a ``decay_shape`` decay
+    ("linear" or "cosine") of every learning rate to ``decay_final_fraction`` of it over the rest
+    of training (``callbacks.LearningRateDecay``); ``None`` keeps the rates constant.
+    """
+
+    name: str
+    build: Callable  # (image_shape, latent_dim, seed) -> compiled keras.Model
+    model_class: type  # what build returns and a checkpoint of this family holds
+    latent_dim: int  # default latent size
+    description: str
+    data: str = "images"  # one of DATA_KINDS
+    binarize: str | None = None  # how the data loader binarizes images for this family
+    batch_size: int = 128  # the batch its recipe was tuned with
+    reconstructs: bool = True  # whether model(images) is a reconstruction (not true of GANs)
+    generates: bool = True  # whether it samples new images: model.generate(n, seed) (not an autoencoder)
+    decay_start: float | None = None
+    decay_shape: str = "linear"
+    decay_final_fraction: float = 0.0
+
+    def __post_init__(self):
+        if self.data not in DATA_KINDS:
+            raise ValueError(f"Family {self.name!r}: data={self.data!r}; use one of {DATA_KINDS}.")
+        if self.decay_start is not None and not 0.0 <= self.decay_start < 1.0:
+            raise ValueError(f"Family {self.name!r}: decay_start={self.decay_start} is not in [0, 1).")
+
+    @property
+    def conditional(self) -> bool:
+        """Whether ``generate`` takes ``labels`` (the family trains on labelled images)."""
+        return self.data == "labelled_images"
+
+    def sample(self, model, num_samples, seed=None, labels=None):
+        """``num_samples`` images in [0, 1] from ``model``; ``labels`` for conditional families."""
+        if not self.generates:
+            raise ValueError(f"{self.name} does not generate images (it only reconstructs); sample from "
+                             f"one of {[name for name, f in families().items() if f.generates]}.")
+        if labels is not None and not self.conditional:
+            raise ValueError(f"{self.name} is not conditional; it takes no labels.")
+        extra = {"labels": labels} if labels is not None else {}
+        return model.generate(num_samples, seed=seed, **extra)
+
+    def schedule_callbacks(self, budget=None, total_steps=None, initial_step=0, initial_rates=None) -> list:
+        """The callbacks this recipe trains with: its learning-rate decay, if it has one.
+
+        The decay runs over ``budget``'s time (a ``callbacks.TimeBudget``), else over
+        ``total_steps`` (counted from ``initial_step``, for a resumed run), else over ``fit``'s
+        epochs. ``initial_rates`` are the undecayed rates of a resumed run.
+        """
+        from genai_tf.callbacks import LearningRateDecay
+
+        if self.decay_start is None:
+            return []
+        return [LearningRateDecay(self.decay_shape, self.decay_start, self.decay_final_fraction,
+                                  budget=budget, total_steps=total_steps,
+                                  initial_step=initial_step, initial_rates=initial_rates)]
+
+    def budget_callbacks(self, seconds, clock="wall"):
+        """A ``callbacks.TimeBudget`` of ``seconds`` and the callbacks that train this recipe in it.
+
+        Returns ``(budget, callbacks)``: the budget, then :meth:`schedule_callbacks` over it.
+        """
+        from genai_tf.callbacks import TimeBudget
+
+        budget = TimeBudget(seconds, clock=clock)
+        return budget, [budget, *self.schedule_callbacks(budget)]
+
+
+def names() -> tuple[str, ...]:
+    """Every registered family name, in registry order (no TensorFlow import)."""
+    return tuple(FAMILY_MODULES)
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a registered family, else a ValueError listing them."""
+    if name not in FAMILY_MODULES:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), FAMILY_MODULES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown model family {name!r}; choose one of {sorted(FAMILY_MODULES)}.{hint}")
+    return name
+
+
+def family(name: str) -> Family:
+    """The :class:`Family` called ``name``, imported from the module that declares it."""
+    module = importlib.import_module(f"genai_tf.models.{FAMILY_MODULES[check_name(name)]}")
+    declared = getattr(module, "FAMILIES", {})
+    if name not in declared:
+        raise LookupError(f"genai_tf.models.{FAMILY_MODULES[name]} declares no family {name!r} in its "
+                          f"FAMILIES (it declares {sorted(declared)}); fix FAMILY_MODULES or the module.")
+    return declared[name]
+
+
+def families() -> dict[str, Family]:
+    """Every registered family, by name, in registry order."""
+    return {name: family(name) for name in FAMILY_MODULES}
+
+
+def register_classes() -> None:
+    """Import every family's module, so ``keras.models.load_model`` knows all their classes."""
+    for module in dict.fromkeys(FAMILY_MODULES.values()):
+        importlib.import_module(f"genai_tf.models.{module}")
+
+
+def family_of(model) -> Family | None:
+    """The registered family whose model class ``model`` is, or None (the first match:
+    ``gan`` and ``dcgan`` share a class)."""
+    for candidate in families().values():
+        if type(model) is candidate.model_class:
+            return candidate
+    return None

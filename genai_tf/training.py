@@ -1,0 +1,399 @@
+"""The one way to train a model family: epochs, steps or a time budget, with TensorBoard, the
+NaN guard, the recipe's schedule, checkpoints and exact resume.
+
+:func:`train` is what ``genai-tf train``, every benchmark, notebook 05 and
+``checkpoints.load_or_train`` call. Given an ``output`` folder it checkpoints during training
+(every epoch, and every ``checkpoint_seconds`` within long epochs) and, called again with the
+same settings after a kill, resumes where the last checkpoint stopped. A resumed run ends with
+the weights an unbroken run would have, because everything a step depends on is restored or is
+a function of the step alone:
+
+- weights and optimizer state: the ``.keras`` checkpoint;
+- the models' ``SeedGenerator`` states (a ``.keras`` file does not store them): ``state.json``;
+- the data: batch ``k`` of ``ImageData.train_stream`` depends only on ``(seed, k)``;
+- the learning-rate decay: a function of the global step (or of the budget's spent time);
+- epoch ends (validation, sample grids, which draw random numbers too): a resumed run first
+  finishes its partial epoch, so they happen at the same steps as in an unbroken run.
+
+The folder, once training is done::
+
+    DIR/model.keras      the trained model
+    DIR/training.json    the settings and what the run took
+    DIR/logs/            TensorBoard (a resumed run goes on writing to the same run folder)
+    DIR/resume/          only while a run is unfinished: checkpoint-<step>.keras, state.json
+
+Every file is written under a temporary name and then renamed, so a kill at any moment leaves
+the last complete checkpoint in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from genai_tf import callbacks as course_callbacks
+from genai_tf.models import registry
+
+STATE_FILE = "state.json"
+SUMMARY_FILE = "training.json"
+MODEL_FILE = "model.keras"
+BIG_EPOCHS = 10**6  # fit's epoch cap when only a time budget stops training
+
+
+@dataclasses.dataclass
+class TrainingRun:
+    """What :func:`train` did. ``epoch_wall_seconds`` / ``epoch_cpu_seconds`` cover the epochs
+    this call ran whole (not a resumed partial epoch, nor one a budget cut short)."""
+
+    model: keras.Model
+    family: str
+    history: dict
+    steps: int  # optimizer steps in the whole run, resumed ones included
+    steps_per_epoch: int
+    wall_seconds: float  # training time of the whole run
+    cpu_seconds: float
+    log_dir: Path | None
+    output: Path | None
+    resumed_at: int | None  # the step this call resumed at; None for a fresh run
+    already_complete: bool
+    epoch_wall_seconds: list
+    epoch_cpu_seconds: list
+
+    @property
+    def epochs(self) -> float:
+        """Passes over the training data, a partial last one counted as a fraction."""
+        return self.steps / self.steps_per_epoch
+
+
+def settings(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall", seed=0,
+             latent_dim=None) -> dict:
+    """The settings that define a run; a resumed run must have the same ones."""
+    chosen = registry.family(family) if isinstance(family, str) else family
+    return {
+        "family": chosen.name, "dataset": dataset.name, "image_shape": list(dataset.image_shape),
+        "num_train": int(len(dataset.arrays["train"][0])), "batch_size": int(dataset.batch_size),
+        "data_seed": int(dataset.seed), "binarize": dataset.binarize, "seed": int(seed),
+        "latent_dim": int(latent_dim or chosen.latent_dim), "epochs": epochs, "steps": steps,
+        "seconds": seconds, "clock": clock,
+    }
+
+
+def _check_stop(epochs, steps, seconds, clock):
+    def whole(name, value):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name}={value!r}: it must be a whole number >= 1.")
+
+    whole("epochs", epochs)
+    whole("steps", steps)
+    if epochs is not None and steps is not None:
+        raise ValueError("Give epochs or steps, not both.")
+    if seconds is not None and not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"seconds={seconds!r}: a time budget is a number of seconds > 0.")
+    if epochs is None and steps is None and seconds is None:
+        raise ValueError("Say how long to train: epochs=N, steps=N or seconds=S (a time budget).")
+    if clock not in course_callbacks.TimeBudget.CLOCKS:
+        raise ValueError(f"clock={clock!r}; use one of {course_callbacks.TimeBudget.CLOCKS}.")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _atomic_save_model(model, path: Path) -> None:
+    temporary = path.with_name("tmp-" + path.name)  # Keras wants the .keras suffix
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+def _random_state_variables(model) -> list:
+    """The model's variables that are not weights: its SeedGenerator states, in a fixed order."""
+    weights = {id(variable) for variable in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weights]
+
+
+def random_state(model) -> list:
+    """Every SeedGenerator state of ``model``, as lists of ints (JSON-ready)."""
+    return [np.asarray(keras.ops.convert_to_numpy(v)).tolist() for v in _random_state_variables(model)]
+
+
+def restore_random_state(model, states) -> None:
+    """Set ``model``'s SeedGenerator states to ``states`` (from :func:`random_state`)."""
+    variables = _random_state_variables(model)
+    if len(variables) != len(states):
+        raise ValueError(f"The checkpoint holds {len(states)} random-number states but the model has "
+                         f"{len(variables)}; it was written by another version of the model.")
+    for variable, value in zip(variables, states, strict=True):
+        variable.assign(np.asarray(value, dtype=variable.dtype).reshape(variable.shape))
+
+
+def _metric_state(model) -> list:
+    return [[float(keras.ops.convert_to_numpy(v)) for v in metric.variables] for metric in model.metrics]
+
+
+def _set_metric_state(model, states) -> None:
+    for metric, values in zip(model.metrics, states, strict=True):
+        for variable, value in zip(metric.variables, values, strict=True):
+            variable.assign(value)
+
+
+class _Checkpointer(keras.callbacks.Callback):
+    """Counts global steps, keeps the epoch history, and writes resume checkpoints."""
+
+    def __init__(self, folder, run_settings, step, history, every_seconds, every_steps, budget, decay,
+                 log_dir):
+        super().__init__()
+        self.folder, self.settings = folder, run_settings
+        self.step, self.history = step, history
+        self.every_seconds, self.every_steps = every_seconds, every_steps
+        self.budget, self.decay, self.log_dir = budget, decay, log_dir
+        self._last_save = time.perf_counter()
+        self.pending_metrics = None  # a resumed run's mid-epoch metric sums, restored once
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # fit resets the metrics just before this; a resumed partial epoch starts from the sums
+        # it had when it was checkpointed, so its logged means cover the whole epoch.
+        if self.pending_metrics is not None:
+            _set_metric_state(self.model, self.pending_metrics)
+            self.pending_metrics = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        due_by_steps = self.every_steps and self.step % self.every_steps == 0
+        due_by_time = (self.every_seconds is not None
+                       and time.perf_counter() - self._last_save >= self.every_seconds)
+        if self.folder is not None and (due_by_steps or due_by_time):
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        if self.folder is not None:
+            self.save()
+
+    def save(self):
+        name = f"checkpoint-{self.step}.keras"
+        _atomic_save_model(self.model, self.folder / name)
+        state = {
+            "settings": self.settings, "step": self.step, "checkpoint": name,
+            "random_state": random_state(self.model), "history": self.history,
+            "metrics": _metric_state(self.model),
+            "spent": [self.budget.wall_seconds, self.budget.cpu_seconds, self.budget.steps],
+            "initial_rates": None if self.decay is None else self.decay.initial,
+            "log_dir": None if self.log_dir is None else str(self.log_dir),
+        }
+        _atomic_write_text(self.folder / STATE_FILE, json.dumps(state))
+        for old in self.folder.glob("checkpoint-*.keras"):
+            if old.name != name:
+                old.unlink()
+        self._last_save = time.perf_counter()
+
+
+def _settings_mismatch(saved: dict, wanted: dict) -> str:
+    different = [f"{key}: {saved.get(key)!r} there, {value!r} now" for key, value in wanted.items()
+                 if saved.get(key) != value]
+    return "; ".join(different)
+
+
+def _load_state(output: Path, wanted: dict):
+    """The unfinished run's state in ``output/resume``, or None; refuses different settings."""
+    state_path = output / "resume" / STATE_FILE
+    if not state_path.exists():
+        return None
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{state_path} is unreadable ({error}); start over with --fresh "
+                         f"(train(..., fresh=True)).") from error
+    mismatch = _settings_mismatch(state["settings"], wanted)
+    if mismatch:
+        raise ValueError(f"{output} holds an unfinished run with other settings ({mismatch}). Rerun with "
+                         f"the same settings to resume it, add --fresh (fresh=True) to start over, or "
+                         f"choose another --output folder.")
+    return state
+
+
+def _load_model(path: Path):
+    from genai_tf import checkpoints
+
+    return checkpoints.load_model(path)
+
+
+def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall", seed=0,
+          latent_dim=None, output=None, fresh=False, checkpoint_seconds=600.0, checkpoint_steps=None,
+          log="cli", log_root=None, validation=True, callbacks=(), verbose=0) -> TrainingRun:
+    """Train ``family`` (a registry name or :class:`~genai_tf.models.registry.Family`) on ``dataset``.
+
+    Args:
+        family: e.g. ``"vae"``; its recipe builds and compiles the model.
+        dataset: an :class:`genai_tf.data.ImageData` loaded with the family's ``binarize``.
+        epochs / steps: train for this many passes over the data, or optimizer steps (quick
+            modes use ``steps``: the same work on any machine).
+        seconds, clock: a time budget (``"wall"`` or ``"cpu"`` seconds, see
+            ``callbacks.TimeBudget``); with ``epochs`` or ``steps`` too, whichever ends first.
+        seed: seeds the weights and the model's noise (the data's order comes from the dataset's seed).
+        output: a folder for ``model.keras``, ``training.json``, ``logs/`` and resume
+            checkpoints. If it holds an unfinished run with the same settings, training resumes;
+            a finished one is loaded and returned. ``fresh=True`` deletes what is there first.
+        checkpoint_seconds, checkpoint_steps: besides every epoch end, checkpoint after this
+            much wall time or this many steps.
+        log: TensorBoard run name prefix folder (``runs/<log>/<time>-<family>``), or None for no
+            TensorBoard; with ``output`` the logs go to ``output/logs``. ``log_root`` overrides.
+        validation: evaluate on ``dataset.validation`` after every epoch.
+        callbacks: more Keras callbacks, run after the course's.
+
+    Returns a :class:`TrainingRun`. Raises ValueError for bad settings and FloatingPointError
+    when a loss becomes NaN (the last checkpoint stays on disk).
+    """
+    chosen = registry.family(family) if isinstance(family, str) else family
+    _check_stop(epochs, steps, seconds, clock)
+    run_settings = settings(chosen, dataset, epochs=epochs, steps=steps, seconds=seconds, clock=clock,
+                            seed=seed, latent_dim=latent_dim)
+    steps_per_epoch = dataset.steps_per_epoch
+    total_steps = epochs * steps_per_epoch if epochs is not None else steps
+
+    output = None if output is None else Path(output)
+    state = None
+    if output is not None:
+        if fresh:
+            for name in ("resume", MODEL_FILE, SUMMARY_FILE):
+                target = output / name
+                shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        output.mkdir(parents=True, exist_ok=True)
+        done = _finished_run(output, run_settings)
+        if done is not None:
+            return done
+        state = _load_state(output, run_settings)
+        (output / "resume").mkdir(exist_ok=True)
+
+    if state is None:
+        keras.utils.set_random_seed(seed)  # initial weights, for an unbroken run to compare with
+        model = chosen.build(dataset.image_shape, run_settings["latent_dim"], seed)
+        start_step, history, log_dir = 0, {}, None
+    else:
+        model = _load_model(output / "resume" / state["checkpoint"])
+        restore_random_state(model, state["random_state"])
+        start_step, history = int(state["step"]), state["history"]
+        log_dir = None if state["log_dir"] is None else Path(state["log_dir"])
+        if verbose:
+            print(f"resuming {chosen.name} at step {start_step} ({start_step / steps_per_epoch:.2f} epochs) "
+                  f"from {output / 'resume'}")
+
+    fit_callbacks = []
+    if log is not None:
+        if log_dir is None:
+            root = log_root if log_root is not None else (output / "logs" if output is not None else None)
+            standard, log_dir = course_callbacks.training_callbacks(
+                log, chosen.name, root=root,
+                sample_images=dataset.images("validation")[:16] if chosen.reconstructs else None)
+        else:
+            standard = course_callbacks.standard_callbacks(
+                log_dir, sample_images=dataset.images("validation")[:16] if chosen.reconstructs else None)
+        fit_callbacks += standard
+    else:
+        fit_callbacks.append(course_callbacks.NaNGuard())
+
+    # The clock is a TimeBudget: the run's budget, or an endless one that only keeps time.
+    spent = state["spent"] if state is not None else (0.0, 0.0, 0)
+    clock_callback = course_callbacks.TimeBudget(math.inf if seconds is None else seconds, clock=clock,
+                                                 spent=spent)
+    budget = clock_callback if seconds is not None else None
+    decay_list = chosen.schedule_callbacks(
+        budget=budget, total_steps=None if budget is not None else total_steps, initial_step=start_step,
+        initial_rates=None if state is None else state["initial_rates"])
+    decay = decay_list[0] if decay_list else None
+    timer = course_callbacks.EpochTimer()
+    stop = _StopAtStep(total_steps, start_step) if total_steps is not None else None
+    checkpointer = _Checkpointer(None if output is None else output / "resume", run_settings, start_step,
+                                 history, checkpoint_seconds, checkpoint_steps, clock_callback, decay, log_dir)
+    if state is not None and start_step % steps_per_epoch:
+        checkpointer.pending_metrics = state["metrics"]
+    # Order matters: the NaN guard (in fit_callbacks) raises before a NaN state could be saved;
+    # the clock is read by the checkpointer after it has counted the batch.
+    fit_callbacks = [*fit_callbacks, clock_callback, checkpointer, *decay_list, *([stop] if stop else []),
+                     timer, *callbacks]
+
+    step = start_step
+    while (total_steps is None or step < total_steps) and not clock_callback.exhausted:
+        epoch, offset = divmod(step, steps_per_epoch)
+        remaining = steps_per_epoch - offset  # a resumed run first finishes its partial epoch
+        if offset:
+            last_epoch = epoch + 1
+        elif total_steps is not None:
+            last_epoch = -(-total_steps // steps_per_epoch)
+        else:
+            last_epoch = BIG_EPOCHS
+        try:
+            model.fit(dataset.train_stream(step), steps_per_epoch=remaining, epochs=last_epoch,
+                      initial_epoch=epoch, shuffle=False,  # the stream is shuffled, by step
+                      validation_data=dataset.validation if validation else None, callbacks=fit_callbacks,
+                      verbose=verbose)
+        except FloatingPointError as error:
+            if output is None:
+                raise
+            saved = json.loads((output / "resume" / STATE_FILE).read_text())["step"] \
+                if (output / "resume" / STATE_FILE).exists() else None
+            where = (f"The last good checkpoint (step {saved}) is in {output / 'resume'}; rerunning resumes "
+                     f"from it, --fresh starts over." if saved is not None else "No checkpoint was written yet.")
+            raise FloatingPointError(f"{error} {where}") from error
+        step = checkpointer.step
+        if model.stop_training and not clock_callback.exhausted and (total_steps is None or step < total_steps):
+            break  # another callback stopped training (e.g. EarlyStopping)
+
+    whole = [index for index, count in enumerate(timer.steps) if count == steps_per_epoch]
+    wall, cpu = clock_callback.wall_seconds, clock_callback.cpu_seconds
+    run = TrainingRun(model=model, family=chosen.name, history=history, steps=step,
+                      steps_per_epoch=steps_per_epoch, wall_seconds=wall, cpu_seconds=cpu, log_dir=log_dir,
+                      output=output, resumed_at=None if state is None else start_step, already_complete=False,
+                      epoch_wall_seconds=[timer.wall[i] for i in whole],
+                      epoch_cpu_seconds=[timer.cpu[i] for i in whole])
+    if output is not None:
+        _atomic_save_model(model, output / MODEL_FILE)
+        summary = {"settings": run_settings, "complete": True, "steps": step, "epochs": run.epochs,
+                   "wall_seconds": wall, "cpu_seconds": cpu, "history": history,
+                   "log_dir": None if log_dir is None else str(log_dir)}
+        _atomic_write_text(output / SUMMARY_FILE, json.dumps(summary, indent=1))
+        shutil.rmtree(output / "resume", ignore_errors=True)
+    return run
+
+
+def _finished_run(output: Path, wanted: dict):
+    """The finished run in ``output`` as a TrainingRun, None if there is none; refuses other settings."""
+    summary_path = output / SUMMARY_FILE
+    if not summary_path.exists() or not (output / MODEL_FILE).exists():
+        return None
+    summary = json.loads(summary_path.read_text())
+    mismatch = _settings_mismatch(summary["settings"], wanted)
+    if mismatch:
+        raise ValueError(f"{output} holds a finished run with other settings ({mismatch}). Add --fresh "
+                         f"(fresh=True) to replace it, or choose another --output folder.")
+    model = _load_model(output / MODEL_FILE)
+    steps_per_epoch = -(-wanted["num_train"] // wanted["batch_size"])
+    return TrainingRun(model=model, family=wanted["family"], history=summary["history"], steps=summary["steps"],
+                       steps_per_epoch=steps_per_epoch, wall_seconds=summary["wall_seconds"],
+                       cpu_seconds=summary["cpu_seconds"],
+                       log_dir=None if summary["log_dir"] is None else Path(summary["log_dir"]),
+                       output=output, resumed_at=None, already_complete=True, epoch_wall_seconds=[],
+                       epoch_cpu_seconds=[])
+
+
+class _StopAtStep(keras.callbacks.Callback):
+    """Stop ``fit`` once the run's global step reaches ``total_steps``."""
+
+    def __init__(self, total_steps, step):
+        super().__init__()
+        self.total_steps, self.step = total_steps, step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step >= self.total_steps:
+            self.model.stop_training = True

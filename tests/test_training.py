@@ -1,0 +1,186 @@
+"""genai_tf.training: one training path, checkpoints, and resume that equals an unbroken run.
+
+A "kill" is a callback that raises after a given global step, so the test is exact and does
+not depend on the machine's speed; tests/test_cli.py kills a real process too.
+"""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from genai_tf import callbacks, data, training
+from genai_tf.models import registry
+from genai_tf.models.vae import VAE
+
+pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+
+
+class Killed(Exception):
+    pass
+
+
+class KillAt(keras.callbacks.Callback):
+    """Raise after ``step`` batches of this call, as a kill would stop the process."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step, self.seen = step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            raise Killed
+
+
+def digits_for(family, limit=256, batch_size=64):
+    return data.load_dataset("digits", batch_size=batch_size, limit=limit, seed=0,
+                             binarize=registry.family(family).binarize)
+
+
+def max_difference(first, second):
+    return max(float(np.max(np.abs(a - b))) for a, b in zip(first.get_weights(), second.get_weights(), strict=True))
+
+
+@pytest.mark.parametrize(("family", "log"), [("vae", "test"), ("dcgan", None)])
+def test_a_killed_run_resumes_to_the_weights_of_an_unbroken_one(family, log, tmp_path):
+    """VAE: one optimizer, sampling in train, validation and the logged reconstructions.
+    DCGAN: two optimizers, batch norm, and a learning-rate decay over the run."""
+    digits = digits_for(family)  # 4 steps per epoch
+    settings = {"epochs": 3, "seed": 0, "latent_dim": 3, "log": log, "log_root": tmp_path / "runs",
+                "checkpoint_steps": 3}
+    unbroken = training.train(family, digits, output=tmp_path / "unbroken", **settings)
+    with pytest.raises(Killed):  # killed at step 7: the last checkpoint is step 6, mid-epoch 2
+        training.train(family, digits, output=tmp_path / "killed", callbacks=[KillAt(7)], **settings)
+    state = json.loads((tmp_path / "killed" / "resume" / training.STATE_FILE).read_text())
+    assert state["step"] == 6 and (tmp_path / "killed" / "resume" / state["checkpoint"]).exists()
+    assert not (tmp_path / "killed" / training.MODEL_FILE).exists()
+
+    resumed = training.train(family, digits, output=tmp_path / "killed", **settings)
+    assert resumed.resumed_at == 6 and resumed.steps == unbroken.steps == 12
+    assert max_difference(resumed.model, unbroken.model) <= 1e-6
+    assert training.random_state(resumed.model) == training.random_state(unbroken.model)
+    assert len(resumed.history["loss" if family == "vae" else "d_loss"]) == 3  # one entry per epoch
+    for key, values in unbroken.history.items():
+        np.testing.assert_allclose(resumed.history[key], values, rtol=1e-5, err_msg=key)
+    if family == "dcgan":  # the decay reached 0 at the end in both
+        assert float(resumed.model.d_optimizer.learning_rate) == float(unbroken.model.d_optimizer.learning_rate)
+
+
+def test_resume_without_the_random_state_would_differ(tmp_path, monkeypatch):
+    """The resume test can fail: restoring weights and data alone, not the SeedGenerators, drifts."""
+    digits = digits_for("vae")
+    settings = {"epochs": 2, "seed": 0, "latent_dim": 3, "log": None, "checkpoint_steps": 2}
+    unbroken = training.train("vae", digits, output=tmp_path / "unbroken", **settings)
+    with pytest.raises(Killed):
+        training.train("vae", digits, output=tmp_path / "killed", callbacks=[KillAt(3)], **settings)
+    monkeypatch.setattr(training, "restore_random_state", lambda model, states: None)
+    resumed = training.train("vae", digits, output=tmp_path / "killed", **settings)
+    assert resumed.resumed_at == 2
+    assert max_difference(resumed.model, unbroken.model) > 1e-4
+
+
+def test_the_stream_resumes_at_any_step_with_the_same_batches():
+    digits = data.load_dataset("digits", batch_size=100, limit=250, seed=3, binarize="dynamic")
+    assert digits.steps_per_epoch == 3
+    stream = list(digits.train_stream().take(7))
+    later = list(digits.train_stream(start_step=4).take(3))
+    for (images, labels), (expected_images, expected_labels) in zip(later, stream[4:], strict=True):
+        np.testing.assert_array_equal(images, expected_images)
+        np.testing.assert_array_equal(labels, expected_labels)
+    sizes = [len(labels) for _, labels in stream]
+    assert sizes == [100, 100, 50, 100, 100, 50, 100]  # epochs end with their partial batch
+    epoch_0 = np.sort(np.concatenate([labels for _, labels in stream[:3]]))
+    np.testing.assert_array_equal(epoch_0, np.sort(digits.labels("train")))  # each example once per epoch
+    first_order = np.concatenate([labels for _, labels in stream[:3]])
+    second_order = np.concatenate([labels for _, labels in stream[3:6]])
+    assert not np.array_equal(first_order, second_order)  # reshuffled every epoch
+    images = stream[0][0].numpy()
+    assert set(np.unique(images)) <= {0.0, 1.0}  # dynamically binarized
+    with pytest.raises(ValueError, match="start_step"):
+        digits.train_stream(-1)
+
+
+def test_a_finished_run_is_loaded_and_other_settings_are_refused(tmp_path):
+    digits = digits_for("autoencoder", limit=64, batch_size=32)
+    first = training.train("autoencoder", digits, steps=2, output=tmp_path, log=None)
+    again = training.train("autoencoder", digits, steps=2, output=tmp_path, log=None)
+    assert again.already_complete and again.steps == 2
+    assert max_difference(again.model, first.model) == 0.0
+    with pytest.raises(ValueError) as error:
+        training.train("autoencoder", digits, steps=3, output=tmp_path, log=None)
+    assert "other settings" in str(error.value) and "steps: 2 there, 3 now" in str(error.value)
+    assert "--fresh" in str(error.value)
+    fresh = training.train("autoencoder", digits, steps=3, output=tmp_path, log=None, fresh=True)
+    assert fresh.steps == 3 and not fresh.already_complete
+
+
+def test_an_unfinished_run_with_other_settings_is_refused(tmp_path):
+    digits = digits_for("autoencoder", limit=64, batch_size=32)
+    with pytest.raises(Killed):
+        training.train("autoencoder", digits, epochs=2, output=tmp_path, log=None, checkpoint_steps=1,
+                       callbacks=[KillAt(1)])
+    with pytest.raises(ValueError, match="unfinished run with other settings.*seed: 0 there, 1 now"):
+        training.train("autoencoder", digits, epochs=2, seed=1, output=tmp_path, log=None)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"epochs": 0}, "epochs=0"), ({"steps": -1}, "steps=-1"), ({"epochs": 1.5}, "epochs=1.5"),
+    ({"epochs": 1, "steps": 1}, "not both"), ({}, "Say how long"), ({"seconds": 0}, "seconds=0"),
+    ({"seconds": float("nan")}, "seconds=nan"), ({"epochs": 1, "clock": "gpu"}, "clock='gpu'"),
+])
+def test_bad_training_lengths_are_refused(kwargs, message):
+    digits = digits_for("autoencoder", limit=64, batch_size=32)
+    with pytest.raises(ValueError, match=message):
+        training.train("autoencoder", digits, log=None, **kwargs)
+
+
+def test_a_time_budget_stops_training_and_a_resumed_budget_counts_what_was_spent():
+    digits = digits_for("autoencoder", limit=64, batch_size=32)
+    run = training.train("autoencoder", digits, seconds=1e-3, log=None)
+    assert run.steps == 1  # the first batch spends the budget
+    budget = callbacks.TimeBudget(10.0, spent=(4.0, 8.0, 5))
+    assert (budget.wall_seconds, budget.cpu_seconds, budget.steps) == (4.0, 8.0, 5)
+    assert budget.progress == pytest.approx(0.4)
+    assert callbacks.TimeBudget(10.0, clock="cpu", spent=(4.0, 8.0, 5)).progress == pytest.approx(0.8)
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
+    def explode(image_shape, latent_dim, seed):
+        model = registry.family("vae").build(image_shape, latent_dim, seed)
+        model.compile(optimizer=keras.optimizers.SGD(1e12))  # diverges within a few steps
+        return model
+
+    diverging = registry.Family("diverging_vae", explode, VAE, latent_dim=2, description="a VAE at lr 1e12",
+                                binarize="dynamic")
+    digits = digits_for("vae", limit=128, batch_size=32)
+    with pytest.raises(FloatingPointError, match="became.*last good checkpoint"):
+        training.train(diverging, digits, epochs=20, output=tmp_path, log=None, checkpoint_steps=1)
+    state = json.loads((tmp_path / "resume" / training.STATE_FILE).read_text())
+    model = keras.models.load_model(tmp_path / "resume" / state["checkpoint"])
+    assert all(np.all(np.isfinite(weight)) for weight in model.get_weights())  # the saved state is finite
+
+
+def test_a_kill_while_saving_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    digits = digits_for("autoencoder", limit=64, batch_size=32)
+    original_save = keras.Model.save
+    saves = []
+
+    def dies_on_second_save(self, path, *args, **kwargs):
+        saves.append(path)
+        if len(saves) == 2:
+            # half a file under the temporary name, then the process dies
+            with open(path, "wb") as handle:
+                handle.write(b"PK\x03\x04 truncated")
+            raise Killed
+        return original_save(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save", dies_on_second_save)
+    with pytest.raises(Killed):
+        training.train("autoencoder", digits, steps=4, output=tmp_path, log=None, checkpoint_steps=1)
+    monkeypatch.setattr(keras.Model, "save", original_save)
+    state = json.loads((tmp_path / "resume" / training.STATE_FILE).read_text())
+    assert state["step"] == 1 and state["checkpoint"] == "checkpoint-1.keras"
+    resumed = training.train("autoencoder", digits, steps=4, output=tmp_path, log=None, checkpoint_steps=1)
+    assert resumed.resumed_at == 1 and resumed.steps == 4
