@@ -1,24 +1,14 @@
-"""Tests of the benchmark scripts under benchmarks/ (which are not part of the package).
+"""Tests of the benchmark scripts under benchmarks/ (imported as ``benchmarks.*``: the project root
+is on the path, as for ``python -m benchmarks.vgn``; they are not part of the package).
 
 The full benchmarks take tens of minutes on real MNIST; here each runs in its ``--quick`` mode
 on the bundled digits, to prove the script still works end to end and writes its table.
 """
 
-import importlib.util
 import math
 import re
-from pathlib import Path
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def table_rows(text, model):
@@ -34,7 +24,7 @@ def numbers(cells):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 def test_vgn_quick_run_writes_a_table_of_finite_numbers(tmp_path, capsys):
-    vgn = load_script("vgn")
+    from benchmarks import vgn
     output = tmp_path / "results_vgn.md"
     assert vgn.main(["--quick", "--dataset", "digits", "--output", str(output)]) == 0
 
