@@ -129,3 +129,31 @@ def train_family(family, dataset, *, minutes=None, clock="wall", epochs=None, st
         "train_cpu_minutes": run.cpu_seconds / 60,
     }
     return run, stats
+
+
+# --- table cells shared by the benchmarks (the tables themselves: genai_tf.tables.markdown_table)
+def timing_cells(row) -> dict:
+    """The training-time columns of a benchmark row (from :func:`train_family`'s stats)."""
+    return {
+        "s/epoch, wall / CPU (median)": f"{row['s_per_epoch']:.1f} / {row['cpu_s_per_epoch']:.1f}",
+        "epochs": f"{row['epochs']:.1f}",
+        "training min, wall / CPU": f"{row['train_minutes']:.1f} / {row['train_cpu_minutes']:.1f}",
+    }
+
+
+def sample_cells(row) -> dict:
+    """The sample-quality columns of a row (from ``sample_quality.evaluate_samples``)."""
+    return {
+        "cFID": f"{row['cfid']:.2f}",
+        "real-vs-real floor": f"{row['cfid_floor']:.2f} (n={row['floor_size']})",
+        "KID": f"{row['kid_mean']:.3f} ± {row['kid_std']:.3f}",
+        "precision (real)": f"{row['precision']:.3f} ({row['precision_real']:.3f})",
+        "recall (real)": f"{row['recall']:.3f} ({row['recall_real']:.3f})",
+    }
+
+
+def table(rows) -> str:
+    """A markdown table of row dicts, with the first row's keys as columns."""
+    from genai_tf import tables
+
+    return tables.markdown_table(rows, list(rows[0])) if rows else ""

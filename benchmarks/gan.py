@@ -65,8 +65,7 @@ def benchmark(family, args, classifier, test_images):
 
 
 def table(rows, quick) -> str:
-    lines = ["| model | batch | s/epoch (median) | epochs | training min (wall / CPU) | cFID | real-vs-real floor | cFID / floor | KID | IS (real) | precision (real) | recall (real) | max class share × | targets |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    cells = []
     for row in rows:
         ratio = row["cfid"] / row["cfid_floor"]
         if row["model"] == "dcgan":
@@ -76,18 +75,15 @@ def table(rows, quick) -> str:
                        f"{'met' if met else 'NOT met'}")
         else:
             verdict = "reference (no target)"
-        lines.append(
-            f"| {row['model']} | {row['batch']} | {row['s_per_epoch']:.1f} | {row['epochs']:.1f} | "
-            f"{row['train_minutes']:.1f} / {row['train_cpu_minutes']:.1f} | {row['cfid']:.2f} | "
-            f"{row['cfid_floor']:.2f} (n={row['floor_size']}) | {ratio:.1f} | {row['kid_mean']:.3f} ± {row['kid_std']:.3f} | "
-            f"{row['inception_score']:.2f} ({row['inception_score_real']:.2f}) | "
-            f"{row['precision']:.3f} ({row['precision_real']:.3f}) | {row['recall']:.3f} ({row['recall_real']:.3f}) | "
-            f"{row['max_class_ratio']:.2f} | {verdict} |")
-    lines.append("")
-    lines.append("Class histogram of samples (% per class 0–9, by the course's classifier):")
-    lines.append("")
-    for row in rows:
-        lines.append(f"- {row['model']}: {row['histogram']}")
+        scores = common.sample_cells(row)
+        cells.append({"model": row["model"], "batch": row["batch"], **common.timing_cells(row),
+                      "cFID": scores["cFID"], "real-vs-real floor": scores["real-vs-real floor"],
+                      "cFID / floor": f"{ratio:.1f}", "KID": scores["KID"],
+                      "IS (real)": f"{row['inception_score']:.2f} ({row['inception_score_real']:.2f})",
+                      "precision (real)": scores["precision (real)"], "recall (real)": scores["recall (real)"],
+                      "max class share ×": f"{row['max_class_ratio']:.2f}", "targets": verdict})
+    lines = [common.table(cells), "", "Class histogram of samples (% per class 0–9, by the course's classifier):", ""]
+    lines += [f"- {row['model']}: {row['histogram']}" for row in rows]
     return "\n".join(lines)
 
 

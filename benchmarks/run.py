@@ -156,11 +156,11 @@ def _verdict(ok, target, quick):
 
 # --- output --------------------------------------------------------------------------------
 def markdown_table(results) -> str:
-    lines = ["| model | metric | value | target / met? |", "|---|---|---|---|"]
-    for model, result in results.items():
-        for metric, value, target in result["rows"]:
-            lines.append(f"| {model} | {metric} | {value} | {target} |")
-    return "\n".join(lines)
+    from genai_tf import tables
+
+    rows = [{"model": model, "metric": metric, "value": value, "target / met?": target}
+            for model, result in results.items() for metric, value, target in result["rows"]]
+    return tables.markdown_table(rows, ["model", "metric", "value", "target / met?"], missing="")
 
 
 def report(args, results, machine, total_minutes, quick) -> str:

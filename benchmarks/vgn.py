@@ -115,51 +115,38 @@ def benchmark_unconditional(family, args, classifier, test_images):
 _verdict = common.verdict
 
 
-def _common(row) -> str:
-    return (f"{row['s_per_epoch']:.1f} / {row['cpu_s_per_epoch']:.1f} | {row['epochs']:.1f} | "
-            f"{row['train_minutes']:.1f} / {row['train_cpu_minutes']:.1f}")
-
-
-def _sample_scores(row) -> str:
-    return (f"{row['cfid']:.2f} | {row['cfid_floor']:.2f} (n={row['floor_size']}) | "
-            f"{row['kid_mean']:.3f} ± {row['kid_std']:.3f} | {row['precision']:.3f} ({row['precision_real']:.3f}) | "
-            f"{row['recall']:.3f} ({row['recall_real']:.3f})")
-
-
 def cvae_table(row, quick) -> str:
     weakest = min(range(len(row["per_class_accuracy"])), key=lambda label: row["per_class_accuracy"][label])
     accuracy = row["class_accuracy"]
-    lines = [
-        "| model | latent | batch | s/epoch, wall / CPU (median) | epochs | training min, wall / CPU | "
-        "read as requested | weakest class | cFID | real-vs-real floor | KID | precision (real) | "
-        "recall (real) | test conditional ELBO | target |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| cvae | {row['latent_dim']} | {row['batch']} | {_common(row)} | **{accuracy:.2%}** | "
-        f"{weakest}: {row['per_class_accuracy'][weakest]:.1%} | {_sample_scores(row)} | "
-        f"{row['test_elbo']:.2f} nats | "
-        f"{_verdict(accuracy >= CLASS_ACCURACY_TARGET, f'≥ {CLASS_ACCURACY_TARGET:.0%} read as requested', quick)} |",
+    cells = {
+        "model": "cvae", "latent": row["latent_dim"], "batch": row["batch"], **common.timing_cells(row),
+        "read as requested": f"**{accuracy:.2%}**",
+        "weakest class": f"{weakest}: {row['per_class_accuracy'][weakest]:.1%}", **common.sample_cells(row),
+        "test conditional ELBO": f"{row['test_elbo']:.2f} nats",
+        "target": _verdict(accuracy >= CLASS_ACCURACY_TARGET, f"≥ {CLASS_ACCURACY_TARGET:.0%} read as requested",
+                           quick),
+    }
+    return "\n".join([
+        common.table([cells]),
         "",
         f"Share read as requested, per class 0–{len(row['per_class_accuracy']) - 1} "
         f"({row['num_samples'] // len(row['per_class_accuracy']):,} samples each): "
         + ", ".join(f"{value:.1%}" for value in row["per_class_accuracy"]),
-    ]
-    return "\n".join(lines)
+    ])
 
 
 def pair_table(rows, quick) -> str:
     vae_cfid = next((row["cfid"] for row in rows if row["model"] == "vae"), None)
-    lines = ["| model | latent | batch | s/epoch, wall / CPU (median) | epochs | training min, wall / CPU | "
-             "cFID | real-vs-real floor | KID | precision (real) | recall (real) | test recon. MSE | "
-             "cFID / VAE's | target |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    cells = []
     for row in rows:
         ratio = row["cfid"] / vae_cfid if vae_cfid else float("nan")
         verdict = ("reference" if row["model"] == "vae" or vae_cfid is None
                    else _verdict(ratio < 1.0, "cFID below the VAE's", quick))
-        lines.append(f"| {row['model']} | {row['latent_dim']} | {row['batch']} | {_common(row)} | "
-                     f"{_sample_scores(row)} | {row['test_mse']:.4f} | "
-                     f"{'–' if vae_cfid is None else f'{ratio:.3f}'} | {verdict} |")
-    return "\n".join(lines)
+        cells.append({"model": row["model"], "latent": row["latent_dim"], "batch": row["batch"],
+                      **common.timing_cells(row), **common.sample_cells(row),
+                      "test recon. MSE": f"{row['test_mse']:.4f}",
+                      "cFID / VAE's": "–" if vae_cfid is None else f"{ratio:.3f}", "target": verdict})
+    return common.table(cells)
 
 
 NOTES = """\

@@ -1,10 +1,16 @@
-"""Markdown tables of results: a generic table and the sample-quality report of :mod:`genai_tf.sample_quality`."""
+"""Markdown tables of results: the one generic table function, and the sample-quality report of
+:mod:`genai_tf.sample_quality`."""
 
 from __future__ import annotations
 
 
-def markdown_table(rows, columns, formats=None, missing="—") -> str:
-    """A markdown table of ``rows`` (``{row name: {column: value}}``); a missing or None value prints as ``missing``."""
+def markdown_table(rows, columns, formats=None, missing="—", index="") -> str:
+    """A markdown table: the one table function of the course (notebooks, benchmarks, the CLI).
+
+    ``rows`` is ``{row name: {column: value}}`` (the names form a first column headed ``index``)
+    or a list of ``{column: value}`` dicts (no name column). ``formats`` maps a column to a
+    format string (``"{:.2f}"``) or a callable; a missing or None value prints as ``missing``.
+    """
     formats = formats or {}
 
     def cell(row, column):
@@ -14,9 +20,16 @@ def markdown_table(rows, columns, formats=None, missing="—") -> str:
         style = formats.get(column, "{}")
         return style(value) if callable(style) else style.format(value)
 
-    lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(cell(row, column) for column in columns) + " |"
-              for name, row in rows.items()]
+    def line(cells):
+        return "|" + "|".join(f" {text} " if text else " " for text in cells) + "|"
+
+    if isinstance(rows, dict):
+        header, named = [index, *columns], list(rows.items())
+    else:
+        header, named = list(columns), [(None, row) for row in rows]
+    lines = [line(header), "|" + "---|" * len(header)]
+    lines += [line(([] if name is None else [str(name)]) + [cell(row, column) for column in columns])
+              for name, row in named]
     return "\n".join(lines)
 
 
@@ -38,8 +51,9 @@ def format_report(results) -> str:
          f"1 = balanced, {len(r['class_histogram'])} = one class (mode collapse)"),
         ("class histogram", shares, "classes the classifier predicts for the samples"),
     ]
-    lines = [f"{r['num_samples']} samples ({r['num_compared']} of them for cFID and precision / recall, "
-             f"as many as the floor's real images) vs {r['num_reference']} reference real images; "
-             f"classifier test accuracy {100 * r['classifier_accuracy']:.1f}%", "",
-             "| metric | value | reading |", "|---|---|---|"]
-    return "\n".join(lines + [f"| {name} | {value} | {note} |" for name, value, note in rows])
+    header = (f"{r['num_samples']} samples ({r['num_compared']} of them for cFID and precision / recall, "
+              f"as many as the floor's real images) vs {r['num_reference']} reference real images; "
+              f"classifier test accuracy {100 * r['classifier_accuracy']:.1f}%")
+    table = markdown_table([{"metric": name, "value": value, "reading": note} for name, value, note in rows],
+                           ["metric", "value", "reading"])
+    return header + "\n\n" + table
