@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from genai_tf import cli, data
+from genai_tf import cli, data, data_sources
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
@@ -92,8 +92,8 @@ def test_train_offline_without_data_says_how_to_fix_it(tmp_path, monkeypatch, ca
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv(data.DATA_DIR_ENV, str(empty))
-    monkeypatch.setattr(data, "network_available", lambda *args, **kwargs: False)
-    monkeypatch.setattr(data, "_prepared", lambda builder: False)  # ignore any tfds cache
+    monkeypatch.setattr(data_sources, "network_available", lambda *args, **kwargs: False)
+    monkeypatch.setattr(data_sources, "prepared", lambda builder: False)  # ignore any tfds cache
     code = cli.main(["train", "vae", "--dataset", "mnist", "--epochs", "1",
                      "--output", str(tmp_path / "out")])
     assert code == 1

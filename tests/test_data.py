@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 import genai_tf.data as data
+import genai_tf.data_sources as data_sources
 
 REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
 
@@ -143,7 +144,7 @@ def test_dynamic_binarization_changes_each_epoch_and_is_reproducible():
 
 
 def test_npz_mnist_layout(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "network_available", lambda *a, **k: pytest.fail("network"))
+    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: pytest.fail("network"))
     write_npz(tmp_path / "mnist.npz", 200, 50, (28, 28))
     loaded = data.load_dataset("mnist", data_dir=str(tmp_path), batch_size=32)
     assert loaded.image_shape == (28, 28, 1)
@@ -155,7 +156,7 @@ def test_npz_mnist_layout(tmp_path, monkeypatch):
 
 
 def test_npz_cifar_layout_from_env(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "network_available", lambda *a, **k: pytest.fail("network"))
+    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: pytest.fail("network"))
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
     write_npz(tmp_path / "cifar10.npz", 60, 20, (32, 32, 3), label_shape=(1,))
     loaded = data.load_dataset("cifar10", image_size=16)
@@ -254,7 +255,7 @@ def test_out_of_range_pixels_from_any_source_are_refused_not_clipped():
 def test_tfds_path_with_mock_data(no_data_dir, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(data, "network_available", lambda *a, **k: True)
+    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: True)
     with tfds.testing.mock_data(num_examples=40):
         loaded = data.load_dataset("mnist", image_size=None, batch_size=16)
     assert loaded.image_shape == (28, 28, 1)
@@ -264,8 +265,8 @@ def test_tfds_path_with_mock_data(no_data_dir, monkeypatch):
 
 
 def test_offline_raises_quickly_with_both_fixes(no_data_dir, monkeypatch):
-    monkeypatch.setattr(data, "network_available", lambda *a, **k: False)
-    monkeypatch.setattr(data, "_prepared", lambda builder: False)  # ignore any tfds cache
+    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: False)
+    monkeypatch.setattr(data_sources, "prepared", lambda builder: False)  # ignore any tfds cache
     start = time.monotonic()
     with pytest.raises(data.DatasetUnavailableError) as error:
         data.load_dataset("mnist")
