@@ -20,7 +20,7 @@ The folder, once training is done::
     DIR/model.keras      the trained model
     DIR/training.json    the settings and what the run took
     DIR/logs/            TensorBoard (a resumed run goes on writing to the same run folder)
-    DIR/resume/          only while a run is unfinished: checkpoint-<step>.keras, state.json
+    DIR/resume/          only while a run is unfinished (genai_tf.resume): checkpoint-<step>.keras, state.json
 
 Every file is written under a temporary name and then renamed, so a kill at any moment leaves
 the last complete checkpoint in place.
@@ -31,18 +31,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import shutil
-import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from genai_tf import callbacks as course_callbacks
+from genai_tf import resume
 from genai_tf.models import registry
 
-STATE_FILE = "state.json"
 SUMMARY_FILE = "training.json"
 MODEL_FILE = "model.keras"
 BIG_EPOCHS = 10**6  # fit's epoch cap when only a time budget stops training
@@ -103,131 +100,6 @@ def _check_stop(epochs, steps, seconds, clock):
         raise ValueError(f"clock={clock!r}; use one of {course_callbacks.TimeBudget.CLOCKS}.")
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-
-
-def _atomic_save_model(model, path: Path) -> None:
-    temporary = path.with_name("tmp-" + path.name)  # Keras wants the .keras suffix
-    model.save(temporary)
-    os.replace(temporary, path)
-
-
-def _random_state_variables(model) -> list:
-    """The model's variables that are not weights: its SeedGenerator states, in a fixed order."""
-    weights = {id(variable) for variable in model.weights}
-    return [variable for variable in model.variables if id(variable) not in weights]
-
-
-def random_state(model) -> list:
-    """Every SeedGenerator state of ``model``, as lists of ints (JSON-ready)."""
-    return [np.asarray(keras.ops.convert_to_numpy(v)).tolist() for v in _random_state_variables(model)]
-
-
-def restore_random_state(model, states) -> None:
-    """Set ``model``'s SeedGenerator states to ``states`` (from :func:`random_state`)."""
-    variables = _random_state_variables(model)
-    if len(variables) != len(states):
-        raise ValueError(f"The checkpoint holds {len(states)} random-number states but the model has "
-                         f"{len(variables)}; it was written by another version of the model.")
-    for variable, value in zip(variables, states, strict=True):
-        variable.assign(np.asarray(value, dtype=variable.dtype).reshape(variable.shape))
-
-
-def _metric_state(model) -> list:
-    return [[float(keras.ops.convert_to_numpy(v)) for v in metric.variables] for metric in model.metrics]
-
-
-def _set_metric_state(model, states) -> None:
-    for metric, values in zip(model.metrics, states, strict=True):
-        for variable, value in zip(metric.variables, values, strict=True):
-            variable.assign(value)
-
-
-class _Checkpointer(keras.callbacks.Callback):
-    """Counts global steps, keeps the epoch history, and writes resume checkpoints."""
-
-    def __init__(self, folder, run_settings, step, history, every_seconds, every_steps, budget, decay,
-                 log_dir):
-        super().__init__()
-        self.folder, self.settings = folder, run_settings
-        self.step, self.history = step, history
-        self.every_seconds, self.every_steps = every_seconds, every_steps
-        self.budget, self.decay, self.log_dir = budget, decay, log_dir
-        self._last_save = time.perf_counter()
-        self.pending_metrics = None  # a resumed run's mid-epoch metric sums, restored once
-
-    def on_epoch_begin(self, epoch, logs=None):
-        # fit resets the metrics just before this; a resumed partial epoch starts from the sums
-        # it had when it was checkpointed, so its logged means cover the whole epoch.
-        if self.pending_metrics is not None:
-            _set_metric_state(self.model, self.pending_metrics)
-            self.pending_metrics = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        due_by_steps = self.every_steps and self.step % self.every_steps == 0
-        due_by_time = (self.every_seconds is not None
-                       and time.perf_counter() - self._last_save >= self.every_seconds)
-        if self.folder is not None and (due_by_steps or due_by_time):
-            self.save()
-
-    def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
-        if self.folder is not None:
-            self.save()
-
-    def save(self):
-        name = f"checkpoint-{self.step}.keras"
-        _atomic_save_model(self.model, self.folder / name)
-        state = {
-            "settings": self.settings, "step": self.step, "checkpoint": name,
-            "random_state": random_state(self.model), "history": self.history,
-            "metrics": _metric_state(self.model),
-            "spent": [self.budget.wall_seconds, self.budget.cpu_seconds, self.budget.steps],
-            "initial_rates": None if self.decay is None else self.decay.initial,
-            "log_dir": None if self.log_dir is None else str(self.log_dir),
-        }
-        _atomic_write_text(self.folder / STATE_FILE, json.dumps(state))
-        for old in self.folder.glob("checkpoint-*.keras"):
-            if old.name != name:
-                old.unlink()
-        self._last_save = time.perf_counter()
-
-
-def _settings_mismatch(saved: dict, wanted: dict) -> str:
-    different = [f"{key}: {saved.get(key)!r} there, {value!r} now" for key, value in wanted.items()
-                 if saved.get(key) != value]
-    return "; ".join(different)
-
-
-def _load_state(output: Path, wanted: dict):
-    """The unfinished run's state in ``output/resume``, or None; refuses different settings."""
-    state_path = output / "resume" / STATE_FILE
-    if not state_path.exists():
-        return None
-    try:
-        state = json.loads(state_path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{state_path} is unreadable ({error}); start over with --fresh "
-                         f"(train(..., fresh=True)).") from error
-    mismatch = _settings_mismatch(state["settings"], wanted)
-    if mismatch:
-        raise ValueError(f"{output} holds an unfinished run with other settings ({mismatch}). Rerun with "
-                         f"the same settings to resume it, add --fresh (fresh=True) to start over, or "
-                         f"choose another --output folder.")
-    return state
-
-
-def _load_model(path: Path):
-    from genai_tf import checkpoints
-
-    return checkpoints.load_model(path)
-
-
 def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall", seed=0,
           latent_dim=None, output=None, fresh=False, checkpoint_seconds=600.0, checkpoint_steps=None,
           log="cli", log_root=None, validation=True, callbacks=(), verbose=0) -> TrainingRun:
@@ -265,28 +137,28 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
     state = None
     if output is not None:
         if fresh:
-            for name in ("resume", MODEL_FILE, SUMMARY_FILE):
+            for name in (resume.FOLDER, MODEL_FILE, SUMMARY_FILE):
                 target = output / name
                 shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
         output.mkdir(parents=True, exist_ok=True)
         done = _finished_run(output, run_settings)
         if done is not None:
             return done
-        state = _load_state(output, run_settings)
-        (output / "resume").mkdir(exist_ok=True)
+        state = resume.load_state(output, run_settings)
+        (output / resume.FOLDER).mkdir(exist_ok=True)
 
     if state is None:
         keras.utils.set_random_seed(seed)  # initial weights, for an unbroken run to compare with
         model = chosen.build(dataset.image_shape, run_settings["latent_dim"], seed)
         start_step, history, log_dir = 0, {}, None
     else:
-        model = _load_model(output / "resume" / state["checkpoint"])
-        restore_random_state(model, state["random_state"])
+        model = resume.load_model(output / resume.FOLDER / state["checkpoint"])
+        resume.restore_random_state(model, state["random_state"])
         start_step, history = int(state["step"]), state["history"]
         log_dir = None if state["log_dir"] is None else Path(state["log_dir"])
         if verbose:
             print(f"resuming {chosen.name} at step {start_step} ({start_step / steps_per_epoch:.2f} epochs) "
-                  f"from {output / 'resume'}")
+                  f"from {output / resume.FOLDER}")
 
     fit_callbacks = []
     if log is not None:
@@ -313,7 +185,7 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
     decay = decay_list[0] if decay_list else None
     timer = course_callbacks.EpochTimer()
     stop = _StopAtStep(total_steps, start_step) if total_steps is not None else None
-    checkpointer = _Checkpointer(None if output is None else output / "resume", run_settings, start_step,
+    checkpointer = resume.Checkpointer(None if output is None else output / resume.FOLDER, run_settings, start_step,
                                  history, checkpoint_seconds, checkpoint_steps, clock_callback, decay, log_dir)
     if state is not None and start_step % steps_per_epoch:
         checkpointer.pending_metrics = state["metrics"]
@@ -340,9 +212,9 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
         except FloatingPointError as error:
             if output is None:
                 raise
-            saved = json.loads((output / "resume" / STATE_FILE).read_text())["step"] \
-                if (output / "resume" / STATE_FILE).exists() else None
-            where = (f"The last good checkpoint (step {saved}) is in {output / 'resume'}; rerunning resumes "
+            state_path = output / resume.FOLDER / resume.STATE_FILE
+            saved = json.loads(state_path.read_text())["step"] if state_path.exists() else None
+            where = (f"The last good checkpoint (step {saved}) is in {output / resume.FOLDER}; rerunning resumes "
                      f"from it, --fresh starts over." if saved is not None else "No checkpoint was written yet.")
             raise FloatingPointError(f"{error} {where}") from error
         step = checkpointer.step
@@ -357,12 +229,12 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
                       epoch_wall_seconds=[timer.wall[i] for i in whole],
                       epoch_cpu_seconds=[timer.cpu[i] for i in whole])
     if output is not None:
-        _atomic_save_model(model, output / MODEL_FILE)
+        resume.atomic_save_model(model, output / MODEL_FILE)
         summary = {"settings": run_settings, "complete": True, "steps": step, "epochs": run.epochs,
                    "wall_seconds": wall, "cpu_seconds": cpu, "history": history,
                    "log_dir": None if log_dir is None else str(log_dir)}
-        _atomic_write_text(output / SUMMARY_FILE, json.dumps(summary, indent=1))
-        shutil.rmtree(output / "resume", ignore_errors=True)
+        resume.atomic_write_text(output / SUMMARY_FILE, json.dumps(summary, indent=1))
+        shutil.rmtree(output / resume.FOLDER, ignore_errors=True)
     return run
 
 
@@ -372,11 +244,11 @@ def _finished_run(output: Path, wanted: dict):
     if not summary_path.exists() or not (output / MODEL_FILE).exists():
         return None
     summary = json.loads(summary_path.read_text())
-    mismatch = _settings_mismatch(summary["settings"], wanted)
+    mismatch = resume.settings_mismatch(summary["settings"], wanted)
     if mismatch:
         raise ValueError(f"{output} holds a finished run with other settings ({mismatch}). Add --fresh "
                          f"(fresh=True) to replace it, or choose another --output folder.")
-    model = _load_model(output / MODEL_FILE)
+    model = resume.load_model(output / MODEL_FILE)
     steps_per_epoch = -(-wanted["num_train"] // wanted["batch_size"])
     return TrainingRun(model=model, family=wanted["family"], history=summary["history"], steps=summary["steps"],
                        steps_per_epoch=steps_per_epoch, wall_seconds=summary["wall_seconds"],

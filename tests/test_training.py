@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from genai_tf import callbacks, data, training
+from genai_tf import callbacks, data, resume, training
 from genai_tf.models import registry
 from genai_tf.models.vae import VAE
 
@@ -53,14 +53,14 @@ def test_a_killed_run_resumes_to_the_weights_of_an_unbroken_one(family, log, tmp
     unbroken = training.train(family, digits, output=tmp_path / "unbroken", **settings)
     with pytest.raises(Killed):  # killed at step 7: the last checkpoint is step 6, mid-epoch 2
         training.train(family, digits, output=tmp_path / "killed", callbacks=[KillAt(7)], **settings)
-    state = json.loads((tmp_path / "killed" / "resume" / training.STATE_FILE).read_text())
+    state = json.loads((tmp_path / "killed" / "resume" / resume.STATE_FILE).read_text())
     assert state["step"] == 6 and (tmp_path / "killed" / "resume" / state["checkpoint"]).exists()
     assert not (tmp_path / "killed" / training.MODEL_FILE).exists()
 
     resumed = training.train(family, digits, output=tmp_path / "killed", **settings)
     assert resumed.resumed_at == 6 and resumed.steps == unbroken.steps == 12
     assert max_difference(resumed.model, unbroken.model) <= 1e-6
-    assert training.random_state(resumed.model) == training.random_state(unbroken.model)
+    assert resume.random_state(resumed.model) == resume.random_state(unbroken.model)
     assert len(resumed.history["loss" if family == "vae" else "d_loss"]) == 3  # one entry per epoch
     for key, values in unbroken.history.items():
         np.testing.assert_allclose(resumed.history[key], values, rtol=1e-5, err_msg=key)
@@ -75,7 +75,7 @@ def test_resume_without_the_random_state_would_differ(tmp_path, monkeypatch):
     unbroken = training.train("vae", digits, output=tmp_path / "unbroken", **settings)
     with pytest.raises(Killed):
         training.train("vae", digits, output=tmp_path / "killed", callbacks=[KillAt(3)], **settings)
-    monkeypatch.setattr(training, "restore_random_state", lambda model, states: None)
+    monkeypatch.setattr(resume, "restore_random_state", lambda model, states: None)
     resumed = training.train("vae", digits, output=tmp_path / "killed", **settings)
     assert resumed.resumed_at == 2
     assert max_difference(resumed.model, unbroken.model) > 1e-4
@@ -157,7 +157,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
     digits = digits_for("vae", limit=128, batch_size=32)
     with pytest.raises(FloatingPointError, match="became.*last good checkpoint"):
         training.train(diverging, digits, epochs=20, output=tmp_path, log=None, checkpoint_steps=1)
-    state = json.loads((tmp_path / "resume" / training.STATE_FILE).read_text())
+    state = json.loads((tmp_path / "resume" / resume.STATE_FILE).read_text())
     model = keras.models.load_model(tmp_path / "resume" / state["checkpoint"])
     assert all(np.all(np.isfinite(weight)) for weight in model.get_weights())  # the saved state is finite
 
@@ -180,7 +180,7 @@ def test_a_kill_while_saving_leaves_the_previous_checkpoint(tmp_path, monkeypatc
     with pytest.raises(Killed):
         training.train("autoencoder", digits, steps=4, output=tmp_path, log=None, checkpoint_steps=1)
     monkeypatch.setattr(keras.Model, "save", original_save)
-    state = json.loads((tmp_path / "resume" / training.STATE_FILE).read_text())
+    state = json.loads((tmp_path / "resume" / resume.STATE_FILE).read_text())
     assert state["step"] == 1 and state["checkpoint"] == "checkpoint-1.keras"
     resumed = training.train("autoencoder", digits, steps=4, output=tmp_path, log=None, checkpoint_steps=1)
     assert resumed.resumed_at == 1 and resumed.steps == 4
