@@ -179,3 +179,44 @@ def test_every_loss_cites_a_notebook_that_exists():
     missing = {name: cited_notebook(function) for name, function in public_losses()
                if not (ROOT / "notebooks" / cited_notebook(function)).exists()}
     assert not missing, f"docstrings cite notebooks that don't exist: {missing}"
+
+
+# --- (f) what the package imports is declared, and the doctor checks the declared floors -----
+
+
+def imported_distributions():
+    """``{top-level module: distributions providing it}`` for every non-stdlib import in genai_tf."""
+    import ast
+    import importlib.metadata
+
+    modules = set()
+    for path in (ROOT / "genai_tf").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    modules -= set(sys.stdlib_module_names) | {"genai_tf"}
+    provided_by = importlib.metadata.packages_distributions()
+    return {module: {canonicalize_name(name) for name in provided_by.get(module, [])}
+            for module in modules}
+
+
+def test_every_module_the_package_imports_is_a_declared_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {canonicalize_name(Requirement(entry).name) for entry in project["dependencies"]}
+    imported = imported_distributions()
+    assert {"tensorflow", "keras", "nbformat"} <= set(imported)
+    undeclared = {module: sorted(names) for module, names in imported.items() if not names & declared}
+    assert not undeclared, f"genai_tf imports these, but pyproject.toml does not declare them: {undeclared}"
+
+
+def test_the_doctor_checks_the_declared_floors():
+    from genai_tf import doctor
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = {canonicalize_name(requirement.name): spec.version
+              for requirement in map(Requirement, project["dependencies"])
+              for spec in requirement.specifier if spec.operator == ">="}
+    assert doctor.MINIMUM_VERSIONS == {"python": project["requires-python"].removeprefix(">="),
+                                       "tensorflow": floors["tensorflow"], "keras": floors["keras"]}
