@@ -120,8 +120,9 @@ def load_classifier(dataset_name, image_shape=(28, 28, 1), cache_dir=None, epoch
     Cached as ``<cache_dir>/<dataset>-<H>x<W>x<C>/classifier.keras`` plus ``classifier.json``
     (test accuracy, epochs, date). Training is seeded and uses the train split of
     :func:`genai_tf.data.load_dataset` (seed 0); ``epochs`` defaults to ``DEFAULT_EPOCHS``.
-    An explicit ``epochs`` that differs from the cached model's retrains it. ``verbose`` is
-    passed to ``fit``.
+    An explicit ``epochs`` that differs from the cached model's retrains it, and so does a
+    cached file this Keras cannot load (one saved by a newer Keras). ``verbose`` is passed to
+    ``fit``.
     """
     import keras
 
@@ -131,9 +132,14 @@ def load_classifier(dataset_name, image_shape=(28, 28, 1), cache_dir=None, epoch
     folder = Path(cache_dir or default_cache_dir()) / f"{dataset_name}-{height}x{width}x{channels}"
     model_path, info_path = folder / "classifier.keras", folder / "classifier.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else None
+    model = None
     if info is not None and model_path.exists() and epochs in (None, info["epochs"]):
-        model, accuracy, how = keras.models.load_model(model_path), info["test_accuracy"], "cached"
-    else:
+        try:
+            model, accuracy, how = keras.models.load_model(model_path), info["test_accuracy"], "cached"
+        except Exception as error:  # saved by another Keras (3.15's files don't load in 3.13), or torn
+            print(f"the cached classifier {model_path} does not load with Keras {keras.__version__} "
+                  f"({type(error).__name__}); training it again")
+    if model is None:
         model, accuracy, epochs = _train_classifier(dataset_name, height, channels, epochs,
                                                     data_dir, verbose)
         folder.mkdir(parents=True, exist_ok=True)

@@ -270,7 +270,8 @@ def test_offline_raises_quickly_with_both_fixes(no_data_dir, monkeypatch):
     start = time.monotonic()
     with pytest.raises(data.DatasetUnavailableError) as error:
         data.load_dataset("mnist")
-    assert time.monotonic() - start < 5
+    # tfds alone would retry for about 200 s; 60 s leaves room for a slow import on a busy machine
+    assert time.monotonic() - start < 60
     message = str(error.value)
     for needed in ("'mnist'", "digits", "GENAI_TF_DATA_DIR", str(no_data_dir / "mnist.npz")):
         assert needed in message
@@ -281,7 +282,7 @@ def test_offline_raises_quickly_with_both_fixes(no_data_dir, monkeypatch):
 def test_real_network_probe_returns_quickly():
     start = time.monotonic()
     assert isinstance(data.network_available(timeout=3.0), bool)
-    assert time.monotonic() - start <= 5
+    assert time.monotonic() - start <= 15  # the probe thread is joined after its 3 s timeout
 
 
 # --- argument checking --------------------------------------------------------------------
