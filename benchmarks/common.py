@@ -105,17 +105,24 @@ def budget_seconds(minutes, clock) -> float:
 
 
 def train_family(family, dataset, *, minutes=None, clock="wall", epochs=None, steps=None, seed=0,
-                 latent_dim=None, verbose=False):
+                 latent_dim=None, models_dir=None, verbose=False):
     """Train ``family`` on ``dataset`` with :func:`genai_tf.training.train`; returns ``(run, stats)``.
 
     ``minutes`` is a budget on ``clock`` (see :func:`budget_seconds`); ``epochs`` or ``steps``
-    a fixed length. ``stats`` holds the timing columns every benchmark table reports.
+    a fixed length. With ``models_dir`` the run checkpoints into ``models_dir/<family>``: a
+    killed benchmark resumes there when run again, and a finished model is loaded, not retrained
+    (its timing columns are then those ``training.json`` recorded). ``stats`` holds the timing
+    columns every benchmark table reports.
     """
+    from pathlib import Path
+
     from genai_tf import training
 
     seconds = None if minutes is None else budget_seconds(minutes, clock)
+    output = None if models_dir is None else Path(models_dir) / family.name
     run = training.train(family, dataset, epochs=epochs, steps=steps, seconds=seconds, clock=clock, seed=seed,
-                         latent_dim=latent_dim, log=None, validation=False, verbose=2 if verbose else 0)
+                         latent_dim=latent_dim, output=output, log=None, validation=False,
+                         verbose=2 if verbose else 0)
     stats = {
         "batch": dataset.batch_size,
         "latent_dim": int(run.model.latent_dim),

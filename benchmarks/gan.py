@@ -47,7 +47,7 @@ def benchmark(family, args, classifier, test_images):
     minutes = args.minutes if family == "dcgan" else args.mlp_minutes
     run, stats = common.train_family(chosen, dataset, minutes=None if args.quick else minutes, clock=args.clock,
                                      epochs=1 if args.quick else None, seed=args.seed,
-                                     verbose=args.verbose)
+                                     models_dir=args.models_dir, verbose=args.verbose)
     start = time.perf_counter()
     samples = sample_quality.draw_samples(run.model, args.num_samples, seed=args.seed, chunk=1000)
     results = sample_quality.evaluate_samples(samples, test_images, classifier, seed=args.seed)
@@ -100,6 +100,9 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny budgets and data, to check the script")
     parser.add_argument("--output", default=str(HERE / "results_gan.md"))
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--models-dir", default=None,
+                        help="train each model into DIR/<family> (model.keras, resume/): a killed run resumes "
+                             "there, a finished one is loaded and re-scored")
     args = parser.parse_args(argv)
     if args.quick:
         args.num_samples = 500  # and one epoch of training instead of the budgets

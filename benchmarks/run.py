@@ -67,7 +67,8 @@ def benchmark_autoencoder(args, quick):
     dataset = _load(args, family.binarize, quick)
     epochs = QUICK["ae_epochs"] if quick else args.ae_epochs
     print(f"[autoencoder] {epochs} epochs on {len(dataset.images('train')):,} grey-level images", flush=True)
-    run, stats = common.train_family(family, dataset, epochs=epochs, seed=args.seed, verbose=args.verbose)
+    run, stats = common.train_family(family, dataset, epochs=epochs, seed=args.seed,
+                                     models_dir=args.models_dir, verbose=args.verbose)
     model = run.model
     config = f"{_architecture(model)}, {_optimizer(model)}, batch {args.batch_size}"
     test = dataset.images("test")[: args.eval_limit]
@@ -105,7 +106,7 @@ def benchmark_vae(args, quick):
     # graph tracing included); a partial last epoch counts as a fraction.
     run, stats = common.train_family(family, dataset, minutes=minutes, clock="wall",
                                      steps=QUICK["vae_steps"] if quick else None, seed=args.seed,
-                                     verbose=args.verbose)
+                                     models_dir=args.models_dir, verbose=args.verbose)
     model = run.model
     config = (f"{_architecture(model)}, {_optimizer(model)} with the recipe's cosine decay to 2 % over the "
               f"run, batch {args.batch_size}")
@@ -212,6 +213,9 @@ def parse_args(argv=None):
     parser.add_argument("--output", default=str(HERE / "results.md"),
                         help="markdown file to write (default benchmarks/results.md)")
     parser.add_argument("--verbose", action="store_true", help="print one line per epoch")
+    parser.add_argument("--models-dir", default=None,
+                        help="train each model into DIR/<family> (model.keras, resume/): a killed run resumes "
+                             "there, a finished one is loaded and re-scored")
     args = parser.parse_args(argv)
     args.models = [name.strip() for name in args.models.split(",") if name.strip()]
     unknown = sorted(set(args.models) - set(MODELS))

@@ -56,7 +56,8 @@ def _train(family, args, latent_dim=None):
     print(f"== {family}: batch {chosen.batch_size}, training for {length} ...", flush=True)
     run, stats = common.train_family(chosen, dataset, minutes=None if args.quick else args.minutes,
                                      clock=args.clock, steps=QUICK["steps"] if args.quick else None,
-                                     seed=args.seed, latent_dim=latent_dim, verbose=args.verbose)
+                                     seed=args.seed, latent_dim=latent_dim, models_dir=args.models_dir,
+                                     verbose=args.verbose)
     print(f"   {stats['epochs']:.1f} epochs ({stats['steps']} steps) in {stats['train_minutes']:.1f} min wall, "
           f"{stats['train_cpu_minutes']:.1f} min CPU", flush=True)
     return run.model, dataset, {"model": family, **stats}
@@ -212,6 +213,9 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help=f"tiny run to check the script works: {QUICK}")
     parser.add_argument("--output", default=str(HERE / "results_vgn.md"))
     parser.add_argument("--verbose", action="store_true", help="one line per epoch")
+    parser.add_argument("--models-dir", default=None,
+                        help="train each model into DIR/<family> (model.keras, resume/): a killed run resumes "
+                             "there, a finished one is loaded and re-scored")
     args = parser.parse_args(argv)
     args.argv = argv
     args.models = [name.strip() for name in args.models.split(",") if name.strip()]
