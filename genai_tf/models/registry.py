@@ -140,12 +140,3 @@ def register_classes() -> None:
     """Import every family's module, so ``keras.models.load_model`` knows all their classes."""
     for module in dict.fromkeys(FAMILY_MODULES.values()):
         importlib.import_module(f"genai_tf.models.{module}")
-
-
-def family_of(model) -> Family | None:
-    """The registered family whose model class ``model`` is, or None (the first match:
-    ``gan`` and ``dcgan`` share a class)."""
-    for candidate in families().values():
-        if type(model) is candidate.model_class:
-            return candidate
-    return None
