@@ -14,6 +14,12 @@ os.environ.setdefault("GENAI_TF_RUNS_DIR", tempfile.mkdtemp(prefix="genai-tf-run
 os.environ.setdefault("GENAI_TF_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="genai-tf-checkpoints-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one of pytest-xdist's workers (pyproject's addopts: -n 2)
+    # One TensorFlow thread per worker: two workers on two cores, not four threads fighting over
+    # them (oversubscribed, TensorFlow's CPU kernels slow down many times). Notebook kernels
+    # started by nbval inherit this.
+    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
