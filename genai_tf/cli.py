@@ -39,24 +39,22 @@ def _quiet_tensorflow():
 
 
 # --- argument types: each names what was wrong -------------------------------------------
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed: use a whole number >= 1")
-    return value
+def whole_number(minimum: int):
+    """An argparse type: a whole number >= ``minimum``, or an error that says so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not allowed: use a whole number >= {minimum}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed: use a whole number >= 0")
-    return value
+positive_int, non_negative_int = whole_number(1), whole_number(0)
 
 
 def positive_float(text: str) -> float:

@@ -112,14 +112,8 @@ def build_dense_autoencoder(image_shape, latent_dim=16, hidden_units=(256,), lik
 
 
 # --- the registry entry (genai_tf.models.registry) ------------------------------------------
-def _build_family(image_shape, latent_dim, seed):
-    model = build_conv_autoencoder(image_shape, latent_dim=latent_dim, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    return model
-
-
 FAMILIES = {
     "autoencoder": registry.Family(
-        "autoencoder", _build_family, Autoencoder, latent_dim=16,
+        "autoencoder", registry.adam_compiled(build_conv_autoencoder), Autoencoder, latent_dim=16,
         description="convolutional autoencoder, squared error", generates=False),
 }

@@ -109,18 +109,12 @@ def build_conv_cvae(image_shape, num_classes=10, latent_dim=16, filters=(32, 64)
 
 
 # --- the registry entry (genai_tf.models.registry) ------------------------------------------
-def _build_family(image_shape, latent_dim, seed):
-    model = build_conv_cvae(image_shape, latent_dim=latent_dim, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    return model
-
-
 FAMILIES = {
     # A 2-D style code, as notebook 04. benchmarks/vgn.py (600 CPU-s): codes of 2, 4 and 16 give
     # 99.1 %, 98.7 % and 95.9 % of samples read as the requested digit (issue 4's target: 97 %),
     # but cFID 46, 21 and 8: a larger code gives better samples and ELBO, worse label control.
     "cvae": registry.Family(
-        "cvae", _build_family, ConditionalVAE, latent_dim=2, data="labelled_images", binarize="dynamic",
+        "cvae", registry.adam_compiled(build_conv_cvae), ConditionalVAE, latent_dim=2, data="labelled_images", binarize="dynamic",
         description="conditional conv VAE (label into encoder and decoder), 2-D style code",
         reconstructs=False),
 }

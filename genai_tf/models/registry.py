@@ -105,6 +105,20 @@ class Family:
         return budget, [budget, *self.schedule_callbacks(budget)]
 
 
+def adam_compiled(builder, learning_rate=1e-3, **builder_kwargs):
+    """A ``Family.build`` for a one-optimizer model: ``builder(image_shape, latent_dim=...,
+    seed=..., **builder_kwargs)`` compiled with ``Adam(learning_rate)``."""
+
+    def build(image_shape, latent_dim, seed):
+        import keras
+
+        model = builder(image_shape, latent_dim=latent_dim, seed=seed, **builder_kwargs)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        return model
+
+    return build
+
+
 def names() -> tuple[str, ...]:
     """Every registered family name, in registry order (no TensorFlow import)."""
     return tuple(FAMILY_MODULES)
