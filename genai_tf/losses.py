@@ -7,12 +7,19 @@ line names the equation it implements and the notebook that derives it. The unit
 
 Conventions: ``images`` are floats in [0, 1] with shape ``(batch, H, W, C)``; latents have
 shape ``(batch, latent_dim)``; log-likelihoods are in nats.
+
+The diffusion equations of notebook 07 (the noise schedules, the forward process and its
+posterior, the bound's weights and the noise-prediction loss) are here too. Code index
+``i = 0 … T-1`` is the notebook's timestep ``t = i + 1``; ``alpha_bars[i]`` is ᾱ_t, and
+ᾱ_0 = 1. Per-example schedule values (``alpha_bar`` etc.) have shape ``(batch,)`` and are
+broadcast over the image axes.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from keras import ops
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -157,3 +164,126 @@ def vaegan_discriminator_loss(real_logits, reconstructed_logits, sampled_logits)
     The discriminator treats both reconstructions and prior samples as fake.
     """
     return discriminator_loss(real_logits, reconstructed_logits) + ops.softplus(_flat_logits(sampled_logits))
+
+
+# --- diffusion (notebook 07) -----------------------------------------------------------------
+def _per_example(values, like):
+    """``(batch,)`` schedule values reshaped to broadcast over ``like``'s non-batch axes."""
+    values = ops.convert_to_tensor(values, dtype="float32")
+    return ops.reshape(values, (-1,) + (1,) * (len(like.shape) - 1))
+
+
+def linear_beta_schedule(timesteps, beta_start=1e-4, beta_end=0.02):
+    """Implements Eq. (DM.8) of notebooks/07_diffusion.ipynb: β_t rising linearly from β_1 to β_T (Ho et al. 2020).
+
+    Returns float64 ``(T,)``; the defaults are the DDPM paper's for T = 1000.
+    """
+    if int(timesteps) < 1:
+        raise ValueError(f"timesteps={timesteps}: a diffusion chain needs at least one step.")
+    return np.linspace(beta_start, beta_end, int(timesteps), dtype="float64")
+
+
+def cosine_alpha_bars(timesteps, offset=0.008, max_beta=0.999):
+    """Implements Eq. (DM.9) of notebooks/07_diffusion.ipynb: ᾱ_t = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s) · π/2) (Nichol & Dhariwal 2021).
+
+    Returns float64 ``(T,)`` for t = 1 … T. As in the paper, each β_t = 1 - ᾱ_t/ᾱ_{t-1} is
+    clipped to ``max_beta`` so the last steps do not reach ᾱ_T = 0 exactly.
+    """
+    if int(timesteps) < 1:
+        raise ValueError(f"timesteps={timesteps}: a diffusion chain needs at least one step.")
+    steps = np.arange(int(timesteps) + 1, dtype="float64") / int(timesteps)
+    f = np.cos((steps + offset) / (1.0 + offset) * np.pi / 2.0) ** 2
+    betas = np.clip(1.0 - f[1:] / f[:-1], 0.0, max_beta)
+    return alpha_bars_from_betas(betas)
+
+
+def alpha_bars_from_betas(betas):
+    """Implements the definition under Eq. (DM.2) of notebooks/07_diffusion.ipynb: ᾱ_t = Π_{s≤t} (1 - β_s)."""
+    return np.cumprod(1.0 - np.asarray(betas, dtype="float64"))
+
+
+def betas_from_alpha_bars(alpha_bars):
+    """Implements Eq. (DM.2) of notebooks/07_diffusion.ipynb read backwards: β_t = 1 - ᾱ_t / ᾱ_{t-1}, with ᾱ_0 = 1."""
+    alpha_bars = np.asarray(alpha_bars, dtype="float64")
+    return 1.0 - alpha_bars / np.concatenate([[1.0], alpha_bars[:-1]])
+
+
+def noise_schedule(name, timesteps):
+    """Implements Eq. (DM.8) or Eq. (DM.9) of notebooks/07_diffusion.ipynb: ᾱ_t for t = 1 … T of the ``"linear"`` or ``"cosine"`` schedule."""
+    if name == "linear":
+        return alpha_bars_from_betas(linear_beta_schedule(timesteps))
+    if name == "cosine":
+        return cosine_alpha_bars(timesteps)
+    raise ValueError(f"Unknown noise schedule {name!r}; use 'linear' or 'cosine'.")
+
+
+def q_sample(clean, noise, alpha_bar):
+    """Implements Eq. (DM.2) of notebooks/07_diffusion.ipynb: x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε, a draw from q(x_t | x_0)."""
+    clean = ops.convert_to_tensor(clean, dtype="float32")
+    alpha_bar = _per_example(alpha_bar, clean)
+    return ops.sqrt(alpha_bar) * clean + ops.sqrt(1.0 - alpha_bar) * ops.convert_to_tensor(noise, dtype="float32")
+
+
+def predicted_clean(noisy, predicted_noise, alpha_bar):
+    """Implements Eq. (DM.3) of notebooks/07_diffusion.ipynb: x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t, Eq. (DM.2) solved for x_0."""
+    noisy = ops.convert_to_tensor(noisy, dtype="float32")
+    alpha_bar = _per_example(alpha_bar, noisy)
+    return (noisy - ops.sqrt(1.0 - alpha_bar) * ops.convert_to_tensor(predicted_noise, dtype="float32")) / ops.sqrt(alpha_bar)
+
+
+def posterior_mean_variance(clean, noisy, alpha_bar, alpha_bar_prev):
+    """Implements Eq. (DM.4) of notebooks/07_diffusion.ipynb: q(x_{t-1} | x_t, x_0) = N(μ̃_t, β̃_t I).
+
+    μ̃_t = √ᾱ_{t-1} β_t/(1-ᾱ_t) x_0 + √α_t (1-ᾱ_{t-1})/(1-ᾱ_t) x_t and
+    β̃_t = (1-ᾱ_{t-1})/(1-ᾱ_t) β_t, with α_t = ᾱ_t/ᾱ_{t-1} and β_t = 1 - α_t. Returns
+    ``(mean, variance)``; the variance has shape ``(batch,)``.
+    """
+    clean = ops.convert_to_tensor(clean, dtype="float32")
+    noisy = ops.convert_to_tensor(noisy, dtype="float32")
+    alpha_bar = ops.convert_to_tensor(alpha_bar, dtype="float32")
+    alpha_bar_prev = ops.convert_to_tensor(alpha_bar_prev, dtype="float32")
+    alpha = alpha_bar / alpha_bar_prev
+    beta = 1.0 - alpha
+    clean_weight = _per_example(ops.sqrt(alpha_bar_prev) * beta / (1.0 - alpha_bar), clean)
+    noisy_weight = _per_example(ops.sqrt(alpha) * (1.0 - alpha_bar_prev) / (1.0 - alpha_bar), clean)
+    return clean_weight * clean + noisy_weight * noisy, (1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * beta
+
+
+def bound_weight(alpha_bar, alpha_bar_prev, variance):
+    """Implements Eq. (DM.6) of notebooks/07_diffusion.ipynb: λ_t = β_t² / (2σ_t² α_t (1-ᾱ_t)), so L_{t-1} = λ_t ‖ε - ε̂‖² + const.
+
+    ``variance`` is σ_t², the reverse step's fixed variance (β_t or β̃_t). The simplified loss
+    (Eq. DM.7) drops this weight: it sets λ_t = 1 for every t.
+    """
+    alpha_bar = np.asarray(alpha_bar, dtype="float64")
+    alpha = alpha_bar / np.asarray(alpha_bar_prev, dtype="float64")
+    beta = 1.0 - alpha
+    return beta**2 / (2.0 * np.asarray(variance, dtype="float64") * alpha * (1.0 - alpha_bar))
+
+
+def noise_prediction_loss(noise, predicted_noise):
+    """Implements Eq. (DM.7) of notebooks/07_diffusion.ipynb: L_simple = ‖ε - ε_θ(x_t, t)‖² / D, per example.
+
+    The squared error is averaged over the D values of an image (a sum would only rescale the
+    learning rate).
+    """
+    noise = ops.convert_to_tensor(noise, dtype="float32")
+    squared = ops.square(noise - ops.convert_to_tensor(predicted_noise, dtype="float32"))
+    return ops.mean(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=-1)
+
+
+def min_snr_weight(alpha_bar, gamma=5.0):
+    """Implements Eq. (DM.14) of notebooks/07_diffusion.ipynb: w_t = min(SNR_t, γ) / SNR_t with SNR_t = ᾱ_t/(1-ᾱ_t) (Hang et al. 2023).
+
+    A weight on Eq. (DM.7)'s per-timestep error: 1 at the noisy steps (SNR ≤ γ), γ/SNR at the
+    nearly clean ones, whose ε is hard to predict and matters little to the samples.
+    """
+    alpha_bar = ops.convert_to_tensor(alpha_bar, dtype="float32")
+    snr = alpha_bar / (1.0 - alpha_bar)
+    return ops.minimum(snr, gamma) / snr
+
+
+def score_from_noise(predicted_noise, alpha_bar):
+    """Implements Eq. (DM.10) of notebooks/07_diffusion.ipynb: ∇_x log p_t(x) ≈ -ε_θ(x, t) / √(1-ᾱ_t)."""
+    predicted_noise = ops.convert_to_tensor(predicted_noise, dtype="float32")
+    return -predicted_noise / ops.sqrt(1.0 - _per_example(alpha_bar, predicted_noise))
