@@ -9,6 +9,9 @@ the benchmarks::
     genai-tf sample checkpoints/vae --num 64 --output samples.npy
     genai-tf evaluate samples.npy --dataset mnist
     genai-tf sample checkpoints/cvae --num 10 --labels 0,1,2,3,4,5,6,7,8,9 --output digits.npy
+    genai-tf train diffusion --dataset mnist --minutes 30 --clock cpu --output checkpoints/mnist/diffusion
+    genai-tf sample checkpoints/mnist/diffusion --num 10000 --steps 25 --output samples.npy
+    genai-tf sample checkpoints/mnist/diffusion --num 100 --labels 7 --guidance 1 --output sevens.npy
     genai-tf student notebooks/*.ipynb --output student/
 
 ``train`` checkpoints into ``--output`` as it goes; the same command run again after a kill
@@ -90,6 +93,9 @@ def train(args) -> int:
     from genai_tf.models import registry
 
     family = registry.family(args.family)
+    if args.latent_dim is not None and not family.latent_dim:
+        raise UsageError(f"--latent-dim does not apply to {args.family}: it has no separate latent "
+                         f"(its x_T has the image's shape).")
     _check_dataset_name(args.dataset)
     epochs = args.epochs if args.epochs is not None or args.minutes is not None else 10
     seconds = None if args.minutes is None else 60.0 * args.minutes
@@ -125,11 +131,11 @@ def sample(args) -> int:
     model = checkpoints.load_model(args.model_dir)
     if not hasattr(model, "generate"):
         raise UsageError(f"{type(model).__name__} is not a generative model (it has no generate()); "
-                         f"sample from a vae, gan, dcgan, cvae or vaegan checkpoint instead.")
+                         f"sample from a vae, gan, dcgan, cvae, vaegan or diffusion checkpoint instead.")
     extra = {}
     if args.labels is not None:
         if not hasattr(model, "num_classes"):
-            raise UsageError(f"--labels needs a conditional model (cvae); {type(model).__name__} is not one.")
+            raise UsageError(f"--labels needs a conditional model (cvae, diffusion); {type(model).__name__} is not one.")
         try:
             labels = [int(value) for value in args.labels.split(",")]
         except ValueError:
@@ -140,6 +146,7 @@ def sample(args) -> int:
             raise UsageError(f"--labels has {len(labels)} classes; give one for all samples or one per "
                              f"sample (--num {args.num}).")
         extra["labels"] = labels * args.num if len(labels) == 1 else labels
+    extra.update(_sampler_options(model, args))
     images = np.asarray(model.generate(args.num, seed=args.seed, **extra), dtype="float32")
     if not np.all(np.isfinite(images)):
         raise ValueError(f"The model generated {int(np.sum(~np.isfinite(images)))} NaN or infinite pixel values; "
@@ -147,6 +154,27 @@ def sample(args) -> int:
     np.save(args.output, images)
     print(f"wrote {images.shape} float32 images in [{images.min():.3f}, {images.max():.3f}] to {args.output}")
     return 0
+
+
+def _sampler_options(model, args) -> dict:
+    """``generate``'s diffusion arguments from ``--steps``, ``--eta`` and ``--guidance``, checked."""
+    given = {name: getattr(args, name) for name in ("steps", "eta", "guidance") if getattr(args, name) is not None}
+    if not hasattr(model, "timesteps"):
+        if given:
+            raise UsageError(f"--{'/--'.join(given)} only apply to diffusion models; {type(model).__name__} "
+                             f"samples in one pass.")
+        return {}
+    if args.steps is not None and args.steps > model.timesteps:
+        raise UsageError(f"--steps {args.steps}: this model was trained on a {model.timesteps}-step chain; "
+                         f"use 1 to {model.timesteps} (e.g. 25).")
+    if args.eta is not None and not 0.0 <= args.eta <= 1.0:
+        raise UsageError(f"--eta {args.eta}: use a value in [0, 1] (0 deterministic DDIM, 1 DDPM's variance).")
+    if args.guidance is not None:
+        if args.guidance < 0 or not math.isfinite(args.guidance):
+            raise UsageError(f"--guidance {args.guidance}: the guidance weight must be 0 or more (e.g. 1).")
+        if args.labels is None:
+            raise UsageError("--guidance needs --labels: without labels the samples are unconditional.")
+    return {**given, "progress": args.num * (args.steps or model.sample_steps) >= 25_000}
 
 
 def student(args) -> int:
@@ -248,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("--seed", type=non_negative_int, default=0, help="seeds the latents (default: %(default)s)")
     sampler.add_argument("--labels", default=None,
                          help="conditional models: one class for all samples (e.g. 3) or one per sample (0,1,2,...)")
+    sampler.add_argument("--steps", type=positive_int, default=None,
+                         help="diffusion: DDIM steps, at most the training chain's (default: the model's, 25)")
+    sampler.add_argument("--eta", type=float, default=None,
+                         help="diffusion: DDIM's η in [0, 1]; 0 deterministic (default), 1 DDPM's variance")
+    sampler.add_argument("--guidance", type=float, default=None,
+                         help="diffusion with --labels: classifier-free guidance weight w ≥ 0 (default: the model's)")
 
     students = commands.add_parser("student", help="write notebooks with the solutions removed",
                                    description="Copy notebooks, replacing every cell tagged 'solution' by a stub.")

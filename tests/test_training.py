@@ -43,12 +43,14 @@ def max_difference(first, second):
     return max(float(np.max(np.abs(a - b))) for a, b in zip(first.get_weights(), second.get_weights(), strict=True))
 
 
-@pytest.mark.parametrize(("family", "log"), [("vae", "test"), ("dcgan", None)])
+@pytest.mark.parametrize(("family", "log"), [("vae", "test"), ("dcgan", None), ("diffusion", None)])
 def test_a_killed_run_resumes_to_the_weights_of_an_unbroken_one(family, log, tmp_path):
     """VAE: one optimizer, sampling in train, validation and the logged reconstructions.
-    DCGAN: two optimizers, batch norm, and a learning-rate decay over the run."""
+    DCGAN: two optimizers, batch norm, and a learning-rate decay over the run.
+    Diffusion: random timesteps, noise and label dropout, and the weight average."""
     digits = digits_for(family)  # 4 steps per epoch
-    settings = {"epochs": 3, "seed": 0, "latent_dim": 3, "log": log, "log_root": tmp_path / "runs",
+    latent_dim = 3 if registry.family(family).latent_dim else None  # diffusion has no separate latent
+    settings = {"epochs": 3, "seed": 0, "latent_dim": latent_dim, "log": log, "log_root": tmp_path / "runs",
                 "checkpoint_steps": 3}
     unbroken = training.train(family, digits, output=tmp_path / "unbroken", **settings)
     with pytest.raises(Killed):  # killed at step 7: the last checkpoint is step 6, mid-epoch 2
@@ -61,7 +63,7 @@ def test_a_killed_run_resumes_to_the_weights_of_an_unbroken_one(family, log, tmp
     assert resumed.resumed_at == 6 and resumed.steps == unbroken.steps == 12
     assert max_difference(resumed.model, unbroken.model) <= 1e-6
     assert resume.random_state(resumed.model) == resume.random_state(unbroken.model)
-    assert len(resumed.history["loss" if family == "vae" else "d_loss"]) == 3  # one entry per epoch
+    assert len(resumed.history["d_loss" if family == "dcgan" else "loss"]) == 3  # one entry per epoch
     for key, values in unbroken.history.items():
         np.testing.assert_allclose(resumed.history[key], values, rtol=1e-5, err_msg=key)
     if family == "dcgan":  # the decay reached 0 at the end in both

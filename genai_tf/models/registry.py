@@ -27,6 +27,7 @@ FAMILY_MODULES: dict[str, str] = {
     "dcgan": "gan",
     "cvae": "cvae",
     "vaegan": "vaegan",
+    "diffusion": "diffusion",
 }
 
 # What a family trains on. "images": (images, labels) batches, the labels unused;

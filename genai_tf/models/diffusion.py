@@ -1,0 +1,268 @@
+"""Denoising diffusion (notebook 07; Ho, Jain & Abbeel 2020; Song, Meng & Ermon 2021; Ho & Salimans 2022).
+
+Training, Eq. (DM.7): draw a timestep i and noise ε, noise the image to x_t with Eq. (DM.2),
+and regress the U-Net's ε_θ(x_t, t, y) on ε. The label y is replaced by the null class with
+probability ``label_dropout``, so one network learns both ε(x, y) and ε(x, ∅), which
+classifier-free guidance (Eq. DM.13) combines. Sampling runs DDIM (Eq. DM.12) over any number
+of steps up to the training chain; η = 1 over the full chain is DDPM's ancestral sampler.
+
+Images are in [0, 1] outside the model and in [-1, 1] inside it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from genai_tf import losses, samplers
+from genai_tf.models import registry
+from genai_tf.models.base import LossTermsModel, validated_images
+from genai_tf.models.unet import build_unet
+
+
+@keras.saving.register_keras_serializable(package="genai_tf")
+class DiffusionModel(LossTermsModel):
+    """A class-conditional noise predictor and its samplers.
+
+    Args:
+        network: ``[x_t, i, y] → ε̂`` (see :func:`genai_tf.models.unet.build_unet`); label
+            ``num_classes`` is the null class.
+        timesteps: T, the length of the training chain.
+        schedule: ``"cosine"`` (Eq. DM.9) or ``"linear"`` (Eq. DM.8).
+        label_dropout: the probability of training on the null class instead of the label.
+        ema_decay: keep an exponential moving average of the weights with this decay (warmed
+            up as min(decay, (1 + n)/(10 + n)) after n steps) and sample from it; None for none.
+        guidance: the default guidance weight w when labels are requested.
+        sample_steps: the default number of DDIM steps.
+        ema_network: the averaged copy (restored from a saved model; built from ``network``
+            otherwise).
+    """
+
+    network_names = ("network",)
+    config_names = ("timesteps", "schedule", "num_classes", "label_dropout", "ema_decay", "guidance",
+                    "sample_steps", "min_snr_gamma", "seed")
+
+    def __init__(self, network, timesteps=1000, schedule="cosine", num_classes=10, label_dropout=0.2,
+                 ema_decay=None, guidance=3.0, sample_steps=25, min_snr_gamma=None, seed=None, ema_network=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.min_snr_gamma = None if min_snr_gamma is None else float(min_snr_gamma)
+        self.network = network
+        self.timesteps, self.schedule, self.num_classes = int(timesteps), schedule, int(num_classes)
+        self.label_dropout, self.guidance, self.sample_steps = float(label_dropout), float(guidance), int(sample_steps)
+        if not 0.0 <= self.label_dropout < 1.0:
+            raise ValueError(f"label_dropout={label_dropout} must be in [0, 1).")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.alpha_bars = losses.noise_schedule(schedule, self.timesteps)  # float64 (T,), ᾱ_t
+        self._alpha_bars = ops.convert_to_tensor(self.alpha_bars, dtype="float32")
+        if self.ema_decay is not None and ema_network is None:
+            ema_network = keras.models.clone_model(network)
+            ema_network.set_weights(network.get_weights())
+        self.ema_network = ema_network
+        if ema_network is not None:
+            ema_network.trainable = False
+        object.__setattr__(self, "_step_functions", {})
+        self.build()
+
+    @property
+    def image_shape(self):
+        return tuple(self.network.input_shape[0][1:])
+
+    @property
+    def latent_dim(self):
+        """x_T has the image's shape: D = H·W·C values."""
+        return int(np.prod(self.image_shape))
+
+    @property
+    def null_class(self):
+        return self.num_classes
+
+    def get_config(self):
+        config = super().get_config()
+        config["ema_network"] = (None if self.ema_network is None
+                                 else keras.saving.serialize_keras_object(self.ema_network))
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if config.get("ema_network") is not None:
+            config["ema_network"] = keras.saving.deserialize_keras_object(config["ema_network"])
+        return super().from_config(config)
+
+    # --- training: Eq. (DM.7) ------------------------------------------------------------
+    def call(self, inputs, training=False):
+        """ε_θ(x_t, i, y) for ``[noisy images in [-1, 1], timestep indices, labels]``."""
+        return self.network(inputs, training=training)
+
+    def _batch_inputs(self, data):
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError("DiffusionModel trains on (images, labels) batches; genai_tf.data.load_dataset yields them.")
+        return validated_images(self, data), data[1]
+
+    def compute_losses(self, images, labels, training=False):
+        clean = 2.0 * ops.convert_to_tensor(images, dtype="float32") - 1.0
+        batch = ops.shape(clean)[0]
+        index = keras.random.randint((batch,), 0, self.timesteps, seed=self.seed_generator)
+        noise = keras.random.normal(ops.shape(clean), seed=self.seed_generator)
+        noisy = losses.q_sample(clean, noise, ops.take(self._alpha_bars, index))
+        labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+        if training and self.label_dropout > 0:
+            dropped = keras.random.uniform((batch,), seed=self.seed_generator) < self.label_dropout
+            labels = ops.where(dropped, ops.full_like(labels, self.null_class), labels)
+        predicted = self.network([noisy, index, labels], training=training)
+        errors = losses.noise_prediction_loss(noise, predicted)  # (batch,), Eq. (DM.7)
+        if self.min_snr_gamma is not None:  # Eq. (DM.14)
+            errors = errors * losses.min_snr_weight(ops.take(self._alpha_bars, index), self.min_snr_gamma)
+        return {"loss": ops.mean(errors)}
+
+    def train_step(self, data):
+        logs = super().train_step(data)
+        if self.ema_network is not None:
+            steps = ops.cast(self.optimizer.iterations, "float32")
+            decay = ops.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+            for average, weight in zip(self.ema_network.weights, self.network.weights, strict=True):
+                average.assign(decay * average + (1.0 - decay) * weight)
+        return logs
+
+    # --- sampling: Eqs. (DM.12) and (DM.13) ------------------------------------------------
+    def _step_function(self, network, guided):
+        """One DDIM update of a batch, compiled once per (network, guided)."""
+        key = (id(network), guided)
+        if key not in self._step_functions:
+            null = self.null_class
+
+            def step(noisy, index, alpha_bar, alpha_bar_prev, labels, guidance, eta, noise):
+                timesteps = ops.full((ops.shape(noisy)[0],), index)
+                if guided:
+                    both = network([ops.concatenate([noisy, noisy], 0), ops.concatenate([timesteps, timesteps], 0),
+                                    ops.concatenate([labels, ops.full_like(labels, null)], 0)], training=False)
+                    conditional, unconditional = ops.split(both, 2, axis=0)
+                    epsilon = samplers.guided_noise(conditional, unconditional, guidance)
+                else:
+                    epsilon = network([noisy, timesteps, labels], training=False)
+                # x̂_0 clipped to the data's range [-1, 1], and ε re-derived from it (Eq. DM.3)
+                clean = ops.clip(losses.predicted_clean(noisy, epsilon, alpha_bar), -1.0, 1.0)
+                epsilon = (noisy - ops.sqrt(alpha_bar) * clean) / ops.sqrt(1.0 - alpha_bar)
+                return samplers.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, eta, noise), clean
+
+            # plain Python branches only (on `guided`), so AutoGraph has nothing to convert
+            self._step_functions[key] = tf.function(tf.autograph.experimental.do_not_convert(step),
+                                                    reduce_retracing=True)
+        return self._step_functions[key]
+
+    def _checked_request(self, num_samples, labels, steps, eta, guidance):
+        steps = self.sample_steps if steps is None else int(steps)
+        if not 1 <= steps <= self.timesteps:
+            raise ValueError(f"steps={steps}: this model was trained on a {self.timesteps}-step chain, so a sampler "
+                             f"takes between 1 and {self.timesteps} steps.")
+        if not 0.0 <= float(eta) <= 1.0:
+            raise ValueError(f"eta={eta} must be in [0, 1]: 0 is deterministic DDIM, 1 has DDPM's variance.")
+        if labels is None:
+            if guidance:
+                raise ValueError("Guidance needs labels: without them the samples are unconditional (the null class).")
+            labels, guidance = np.full(num_samples, self.null_class), 0.0
+        else:
+            labels = np.asarray(labels).reshape(-1)
+            if len(labels) != num_samples:
+                raise ValueError(f"labels has {len(labels)} entries; generate({num_samples}) needs one per sample.")
+            if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
+                raise ValueError(f"labels must be integers in [0, {self.num_classes}); got {sorted(set(labels.tolist()))}.")
+            guidance = self.guidance if guidance is None else float(guidance)
+            if guidance < 0 or not math.isfinite(guidance):
+                raise ValueError(f"guidance={guidance}: the guidance weight w must be a finite number ≥ 0 "
+                                 f"(0 is the plain conditional model).")
+        return labels.astype("int32"), steps, float(eta), float(guidance)
+
+    def denoise(self, num_samples, seed=None, labels=None, steps=None, eta=0.0, guidance=None, batch_size=500,
+                use_ema=True, progress=False, trajectory=False):
+        """Sample with ``steps`` DDIM updates; ``(x_0, x̂_0 at each step)`` with ``trajectory=True``.
+
+        Images are returned in [0, 1]; see :meth:`generate` for the arguments. With η = 0 a
+        sample depends only on the seed and its position, not on ``batch_size``; with η > 0 the
+        fresh noise of each step is drawn batch by batch.
+        """
+        num_samples = int(num_samples)
+        labels, steps, eta, guidance = self._checked_request(num_samples, labels, steps, eta, guidance)
+        network = self.ema_network if use_ema and self.ema_network is not None else self.network
+        step = self._step_function(network, guidance > 0)
+        if seed is None:
+            seed = int(ops.convert_to_numpy(keras.random.randint((), 0, 2**31 - 1, seed=self.seed_generator)))
+        generator = keras.random.SeedGenerator(seed)
+        sequence = samplers.timestep_sequence(self.timesteps, steps)
+        previous = [float(self.alpha_bars[i]) for i in sequence[1:]] + [1.0]
+        bar = keras.utils.Progbar(num_samples * steps, unit_name="image-step") if progress else None
+        # every x_T first, so a deterministic (η = 0) sample does not depend on the batch size
+        starts = np.asarray(ops.convert_to_numpy(keras.random.normal((num_samples, *self.image_shape), seed=generator)))
+        images, paths = [], []
+        for start in range(0, num_samples, batch_size):
+            batch_labels = ops.convert_to_tensor(labels[start:start + batch_size])
+            shape = (len(labels[start:start + batch_size]), *self.image_shape)
+            x = ops.convert_to_tensor(starts[start:start + batch_size])
+            path = []
+            for index, alpha_bar_prev in zip(sequence, previous, strict=True):
+                noise = keras.random.normal(shape, seed=generator) if eta > 0 else ops.zeros(shape)
+                x, clean = step(x, tf.constant(int(index), "int32"), tf.constant(float(self.alpha_bars[index]), "float32"),
+                                tf.constant(alpha_bar_prev, "float32"), batch_labels, tf.constant(guidance, "float32"),
+                                tf.constant(eta, "float32"), noise)
+                if trajectory:
+                    path.append((ops.convert_to_numpy(clean) + 1.0) / 2.0)
+                if bar is not None:
+                    bar.add(shape[0])
+            images.append(np.clip((ops.convert_to_numpy(x) + 1.0) / 2.0, 0.0, 1.0).astype("float32"))
+            paths.append(path)
+        result = np.concatenate(images) if images else np.zeros((0, *self.image_shape), "float32")
+        if not trajectory:
+            return result
+        return result, [np.concatenate([path[k] for path in paths]).astype("float32") for k in range(steps)]
+
+    def generate(self, num_samples, seed=None, labels=None, steps=None, eta=0.0, guidance=None, batch_size=500,
+                 use_ema=True, progress=False):
+        """``num_samples`` images in [0, 1], ``(n, H, W, C)`` float32.
+
+        Without ``labels`` the samples are unconditional (the null class); with labels
+        (``(n,)`` ints) they are guided with weight ``guidance`` (default: the model's).
+        ``steps`` DDIM steps (default: the model's ``sample_steps``; at most T), ``eta`` in
+        [0, 1]. The samples come from the weight average when there is one (``use_ema``).
+        """
+        return self.denoise(num_samples, seed=seed, labels=labels, steps=steps, eta=eta, guidance=guidance,
+                            batch_size=batch_size, use_ema=use_ema, progress=progress)
+
+
+def build_diffusion(image_shape, num_classes=10, channels=(48, 96), patch=2, timesteps=1000, schedule="cosine",
+                    label_dropout=0.2, ema_decay=None, guidance=3.0, min_snr_gamma=5.0, seed=None):
+    """The course's MNIST diffusion model: :func:`build_unet` and its training chain."""
+    network = build_unet(image_shape, num_classes=num_classes, channels=channels, patch=patch)
+    return DiffusionModel(network, timesteps=timesteps, schedule=schedule, num_classes=num_classes,
+                          label_dropout=label_dropout, ema_decay=ema_decay, guidance=guidance,
+                          min_snr_gamma=min_snr_gamma, seed=seed, name="diffusion")
+
+
+def _build_family(image_shape, latent_dim, seed):
+    if latent_dim:
+        raise ValueError(f"latent_dim={latent_dim}: a diffusion model has no separate latent (x_T has the "
+                         f"image's shape), so leave the latent size unset.")
+    model = build_diffusion(image_shape, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    # Its slots now, not inside the first traced step: spares fit() a second trace of that step.
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+# --- the registry entry (genai_tf.models.registry) ------------------------------------------
+FAMILIES = {
+    # Chosen at equal CPU time on MNIST (benchmarks/README.md, "Diffusion recipe"): blocks at
+    # 14×14 behind a 2×2 patch stem beat full resolution, min-SNR weighting helped a little, the
+    # weight average did not, and the spatial class map made the label count.
+    "diffusion": registry.Family(
+        "diffusion", _build_family, DiffusionModel, latent_dim=0, data="labelled_images",
+        description="class-conditional DDPM (U-Net on 2x2 patches, cosine schedule, T=1000, min-SNR-5 "
+                    "weighting, 20 % label dropout), DDIM sampling with classifier-free guidance w=3",
+        reconstructs=False, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.02),
+}

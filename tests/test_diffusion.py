@@ -1,0 +1,332 @@
+"""Diffusion (notebook 07): each equation against independent maths, the samplers on data whose
+optimal noise predictor is known in closed form, the model's training and sampling contract, and
+the command line."""
+
+import contextlib
+import io
+
+import keras
+import numpy as np
+import pytest
+
+from genai_tf import cli, data, losses, samplers, training
+from genai_tf.models import diffusion, registry
+
+pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+
+T = 1000
+
+
+# --- schedules, Eqs. (DM.2), (DM.8), (DM.9) ---------------------------------------------------
+def test_linear_schedule_is_the_papers():
+    betas = losses.linear_beta_schedule(T)
+    assert betas.shape == (T,) and betas[0] == pytest.approx(1e-4) and betas[-1] == pytest.approx(0.02)
+    np.testing.assert_allclose(np.diff(betas), (0.02 - 1e-4) / (T - 1), rtol=1e-9)
+
+
+def test_alpha_bars_are_the_running_product():
+    betas = np.random.default_rng(0).uniform(0.001, 0.2, 50)
+    product, expected = 1.0, []
+    for beta in betas:
+        product *= 1.0 - beta
+        expected.append(product)
+    np.testing.assert_allclose(losses.alpha_bars_from_betas(betas), expected, rtol=1e-12)
+    np.testing.assert_allclose(losses.betas_from_alpha_bars(expected), betas, rtol=1e-9)
+
+
+def test_cosine_schedule_matches_its_formula_where_unclipped():
+    alpha_bars = losses.cosine_alpha_bars(T)
+    t = np.arange(1, T + 1)
+    formula = np.cos((t / T + 0.008) / 1.008 * np.pi / 2) ** 2 / np.cos(0.008 / 1.008 * np.pi / 2) ** 2
+    np.testing.assert_allclose(alpha_bars[:-20], formula[:-20], rtol=1e-9)
+    assert np.all(np.diff(alpha_bars) < 0) and alpha_bars[-1] > 0
+    assert losses.betas_from_alpha_bars(alpha_bars).max() <= 0.999 + 1e-12
+    # the cosine schedule destroys information more slowly: its SNR stays higher mid-chain
+    linear = losses.noise_schedule("linear", T)
+    assert alpha_bars[T // 2] > 2 * linear[T // 2]
+    with pytest.raises(ValueError, match="Unknown noise schedule 'quadratic'"):
+        losses.noise_schedule("quadratic", T)
+
+
+# --- the forward process, Eqs. (DM.1)-(DM.4) -------------------------------------------------
+def test_closed_form_marginal_matches_iterating_the_chain():
+    """q(x_t | x_0) = N(√ᾱ_t x_0, 1-ᾱ_t) against 200 one-step updates x ← √(1-β)x + √β z."""
+    rng = np.random.default_rng(1)
+    betas = losses.linear_beta_schedule(T)
+    alpha_bars = losses.alpha_bars_from_betas(betas)
+    clean = np.array([-0.8, 0.1, 0.9])
+    n, t = 40_000, 200
+    x = np.repeat(clean[None], n, axis=0)
+    for step in range(t):
+        x = np.sqrt(1 - betas[step]) * x + np.sqrt(betas[step]) * rng.standard_normal(x.shape)
+    mean, variance = np.sqrt(alpha_bars[t - 1]) * clean, 1 - alpha_bars[t - 1]
+    standard_error = np.sqrt(variance / n)
+    np.testing.assert_array_less(np.abs(x.mean(0) - mean), 4 * standard_error)
+    np.testing.assert_array_less(np.abs(x.var(0) - variance), 4 * variance * np.sqrt(2 / n))
+    # and q_sample draws from that closed form
+    noise = rng.standard_normal((n, 3))
+    drawn = np.asarray(losses.q_sample(np.repeat(clean[None], n, 0), noise, np.full(n, alpha_bars[t - 1])))
+    np.testing.assert_allclose(drawn, mean + np.sqrt(variance) * noise, rtol=1e-5, atol=1e-5)
+
+
+def test_predicted_clean_inverts_q_sample():
+    rng = np.random.default_rng(2)
+    clean, noise = rng.uniform(-1, 1, (4, 5, 5, 1)), rng.standard_normal((4, 5, 5, 1))
+    alpha_bar = np.array([0.999, 0.6, 0.2, 0.01])
+    noisy = losses.q_sample(clean, noise, alpha_bar)
+    np.testing.assert_allclose(np.asarray(losses.predicted_clean(noisy, noise, alpha_bar)), clean, atol=2e-4)
+
+
+def test_posterior_is_bayes_rule_on_the_two_gaussians():
+    """q(x_{t-1} | x_t, x_0) ∝ q(x_t | x_{t-1}) q(x_{t-1} | x_0): precisions add, means weight."""
+    alpha_bar_prev, alpha_bar = np.array([0.9, 0.5, 0.05]), np.array([0.85, 0.45, 0.04])
+    clean, noisy = np.array([0.3, -0.7, 0.5]), np.array([0.1, 0.4, -1.2])
+    alpha = alpha_bar / alpha_bar_prev
+    beta = 1 - alpha
+    precision = 1 / (1 - alpha_bar_prev) + alpha / beta
+    expected_mean = (np.sqrt(alpha_bar_prev) * clean / (1 - alpha_bar_prev) + np.sqrt(alpha) * noisy / beta) / precision
+    mean, variance = losses.posterior_mean_variance(clean, noisy, alpha_bar, alpha_bar_prev)
+    np.testing.assert_allclose(np.asarray(mean), expected_mean, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(variance), 1 / precision, rtol=1e-5)
+
+
+def test_bound_term_is_the_weighted_noise_error():
+    """KL(q(x_{t-1}|x_t,x_0) ‖ p_θ(x_{t-1}|x_t)) between Gaussians of variance σ² is λ_t ‖ε - ε̂‖² (Eq. DM.6)."""
+    rng = np.random.default_rng(3)
+    alpha_bars = losses.noise_schedule("linear", T)
+    for index in (1, 100, 700):
+        alpha_bar, alpha_bar_prev = alpha_bars[index], alpha_bars[index - 1]
+        beta = 1 - alpha_bar / alpha_bar_prev
+        variance = (1 - alpha_bar_prev) / (1 - alpha_bar) * beta  # σ_t² = β̃_t
+        clean, noise, guess = rng.uniform(-1, 1, 6), rng.standard_normal(6), rng.standard_normal(6)
+        noisy = np.sqrt(alpha_bar) * clean + np.sqrt(1 - alpha_bar) * noise
+        # μ̃ by Bayes' rule in float64 (the float32 library function is checked above)
+        precision = 1 / (1 - alpha_bar_prev) + (1 - beta) / beta
+        true_mean = (np.sqrt(alpha_bar_prev) * clean / (1 - alpha_bar_prev) + np.sqrt(1 - beta) * noisy / beta) / precision
+        model_mean = (noisy - beta / np.sqrt(1 - alpha_bar) * guess) / np.sqrt(1 - beta)  # μ_θ from ε̂
+        kl = np.sum((true_mean - model_mean) ** 2) / (2 * variance)  # equal variances
+        weight = losses.bound_weight(alpha_bar, alpha_bar_prev, variance)
+        assert weight * np.sum((noise - guess) ** 2) == pytest.approx(kl, rel=1e-4)
+
+
+def test_noise_prediction_loss_is_the_mean_squared_error():
+    rng = np.random.default_rng(4)
+    noise, predicted = rng.standard_normal((3, 4, 4, 2)), rng.standard_normal((3, 4, 4, 2))
+    expected = ((noise - predicted) ** 2).reshape(3, -1).mean(1)
+    np.testing.assert_allclose(np.asarray(losses.noise_prediction_loss(noise, predicted)), expected, rtol=1e-5)
+
+
+def _mixture_log_density(x, means, stds, weights, alpha_bar):
+    variances = alpha_bar * stds**2 + 1 - alpha_bar
+    offsets = x[:, None, :] - np.sqrt(alpha_bar) * means[None]
+    d = means.shape[1]
+    log_terms = (np.log(weights) - 0.5 * np.sum(offsets**2, -1) / variances
+                 - 0.5 * d * np.log(2 * np.pi * variances))
+    return np.log(np.sum(np.exp(log_terms), -1))
+
+
+def test_exact_noise_predictor_is_the_scaled_score():
+    """Eq. (DM.10): the mixture's E[ε | x_t] = -√(1-ᾱ) ∇ log p_t, the gradient by finite differences."""
+    means, stds, weights = np.array([[-1.5, 0.5], [1.0, -0.5]]), np.array([0.3, 0.6]), np.array([0.4, 0.6])
+    alpha_bars = losses.noise_schedule("cosine", T)
+    predict = samplers.gaussian_mixture_noise(means, stds, weights, alpha_bars)
+    x = np.random.default_rng(5).standard_normal((5, 2))
+    for index in (10, 400, 900):
+        h, gradient = 1e-5, np.zeros_like(x)
+        for k in range(2):
+            step = np.zeros(2)
+            step[k] = h
+            gradient[:, k] = (_mixture_log_density(x + step, means, stds, weights, alpha_bars[index])
+                              - _mixture_log_density(x - step, means, stds, weights, alpha_bars[index])) / (2 * h)
+        epsilon = predict(x, index)
+        np.testing.assert_allclose(epsilon, -np.sqrt(1 - alpha_bars[index]) * gradient, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(np.asarray(losses.score_from_noise(epsilon, np.full(5, alpha_bars[index]))),
+                                   gradient, rtol=1e-4, atol=1e-5)
+
+
+# --- samplers, Eqs. (DM.11)-(DM.13) ----------------------------------------------------------
+def test_ddim_with_eta_one_is_the_posterior_step_and_ddpm():
+    rng = np.random.default_rng(6)
+    alpha_bars = losses.noise_schedule("linear", T)
+    alpha_bar, alpha_bar_prev = alpha_bars[300], alpha_bars[299]
+    noisy, epsilon, z = rng.standard_normal((3, 8)), rng.standard_normal((3, 8)), rng.standard_normal((3, 8))
+    clean = (noisy - np.sqrt(1 - alpha_bar) * epsilon) / np.sqrt(alpha_bar)
+    mean, variance = losses.posterior_mean_variance(clean, noisy, np.full(3, alpha_bar), np.full(3, alpha_bar_prev))
+    posterior_draw = np.asarray(mean) + np.sqrt(np.asarray(variance))[:, None] * z
+    ddim = samplers.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, 1.0, z)
+    ddpm = samplers.ddpm_step(noisy, epsilon, alpha_bar, alpha_bar_prev, float(np.asarray(variance)[0]), z)
+    np.testing.assert_allclose(np.asarray(ddim), posterior_draw, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(ddpm), posterior_draw, rtol=1e-4, atol=1e-4)
+    # η = 0 ignores z, and steps x along ε̂ onto the earlier marginal's mean ± noise direction
+    deterministic = np.asarray(samplers.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, 0.0, z))
+    expected = np.sqrt(alpha_bar_prev) * clean + np.sqrt(1 - alpha_bar_prev) * epsilon
+    np.testing.assert_allclose(deterministic, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_guided_noise_extrapolates_away_from_the_unconditional():
+    conditional, unconditional = np.array([1.0, -2.0]), np.array([0.5, 1.0])
+    np.testing.assert_allclose(np.asarray(samplers.guided_noise(conditional, unconditional, 0.0)), conditional)
+    np.testing.assert_allclose(np.asarray(samplers.guided_noise(conditional, unconditional, 2.0)),
+                               3 * conditional - 2 * unconditional)
+
+
+def test_timestep_sequences():
+    np.testing.assert_array_equal(samplers.timestep_sequence(T, T), np.arange(T)[::-1])
+    np.testing.assert_array_equal(samplers.timestep_sequence(T, 1), [T - 1])
+    sequence = samplers.timestep_sequence(T, 25)
+    assert len(sequence) == 25 and sequence[0] == T - 1 and sequence[-1] == 0 and np.all(np.diff(sequence) < 0)
+    with pytest.raises(ValueError, match="between 1 and the training chain's 1000 steps"):
+        samplers.timestep_sequence(T, T + 1)
+
+
+MEANS, STDS, WEIGHTS = np.array([[-2.0], [1.5]]), np.array([0.3, 0.5]), np.array([0.3, 0.7])
+DATA_MEAN = float(WEIGHTS @ MEANS[:, 0])
+DATA_VARIANCE = float(WEIGHTS @ (STDS**2 + MEANS[:, 0] ** 2)) - DATA_MEAN**2
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+@pytest.mark.parametrize(("steps", "eta"), [(T, 1.0), (50, 0.0)])
+def test_samplers_with_the_exact_predictor_recover_the_data(schedule, steps, eta):
+    alpha_bars = losses.noise_schedule(schedule, T)
+    predict = samplers.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
+    n = 20_000 if steps == T else 40_000
+    x = samplers.sample(predict, (n, 1), alpha_bars, steps, eta=eta, seed=1)[:, 0]
+    assert abs(x.mean() - DATA_MEAN) < 4.5 * np.sqrt(DATA_VARIANCE / n)
+    assert x.var() == pytest.approx(DATA_VARIANCE, rel=0.05)
+    # the two modes keep their weights
+    assert np.mean(x < -0.25) == pytest.approx(WEIGHTS[0], abs=0.02)
+
+
+def test_one_step_sampling_collapses_to_the_mean():
+    """A check that a sampler test can fail: one DDIM step returns E[x_0 | x_T] ≈ the data mean."""
+    alpha_bars = losses.noise_schedule("linear", T)
+    predict = samplers.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
+    x = samplers.sample(predict, (5000, 1), alpha_bars, 1, seed=1)[:, 0]
+    assert x.var() < 0.01 * DATA_VARIANCE and x.mean() == pytest.approx(DATA_MEAN, abs=0.05)
+
+
+def test_sample_can_clip_and_return_the_trajectory():
+    alpha_bars = losses.noise_schedule("cosine", T)
+    predict = samplers.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
+    x, path = samplers.sample(predict, (200, 1), alpha_bars, 10, seed=3, clip=(-1.0, 1.0), trajectory=True)
+    assert len(path) == 10 and all(p.shape == (200, 1) for p in path)
+    assert max(np.abs(p).max() for p in path) <= 1.0 + 1e-6
+    np.testing.assert_allclose(x, path[-1], atol=1e-5)  # the last step lands on its own x̂_0
+
+
+# --- the model -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def digits():
+    return data.load_dataset("digits", batch_size=32, limit=256, seed=0)
+
+
+def _small_model(ema_decay=None, seed=0):
+    model = diffusion.build_diffusion((28, 28, 1), channels=(8, 16), ema_decay=ema_decay, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    return model
+
+
+def test_training_lowers_the_noise_prediction_loss(digits):
+    keras.utils.set_random_seed(0)
+    model = _small_model()
+    before = model.evaluate(digits.validation, verbose=0, return_dict=True)["loss"]
+    model.fit(digits.train, epochs=8, verbose=0)
+    after = model.evaluate(digits.validation, verbose=0, return_dict=True)["loss"]
+    assert before > 0.7  # an untrained predictor is about as far from ε as ε is from 0
+    assert after < 0.6 * before
+
+
+def test_weight_average_follows_its_recursion(digits):
+    keras.utils.set_random_seed(0)
+    model = _small_model(ema_decay=0.9)
+    start = [w.copy() for w in model.network.get_weights()]
+    images, labels = next(iter(digits.train))
+    model.train_on_batch(images, labels)
+    decay = min(0.9, 2 / 11)  # the warm-up after one step
+    for average, first, now in zip(model.ema_network.get_weights(), start, model.network.get_weights(), strict=True):
+        np.testing.assert_allclose(average, decay * first + (1 - decay) * now, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(model.ema_network.get_weights()[0], model.network.get_weights()[0])
+
+
+def test_generate_checks_its_request():
+    model = _small_model()
+    with pytest.raises(ValueError, match="1000-step chain"):
+        model.generate(2, steps=T + 1)
+    with pytest.raises(ValueError, match="guidance weight w must be a finite number ≥ 0"):
+        model.generate(2, labels=[1, 2], guidance=-1.0)
+    with pytest.raises(ValueError, match=r"labels must be integers in \[0, 10\)"):
+        model.generate(2, labels=[1, 10])
+    with pytest.raises(ValueError, match="Guidance needs labels"):
+        model.generate(2, guidance=1.0)
+    with pytest.raises(ValueError, match="eta=2"):
+        model.generate(2, eta=2)
+
+
+def test_sampling_is_seeded_and_batched():
+    model = _small_model()
+    first = model.generate(5, seed=3, steps=4)
+    assert first.shape == (5, 28, 28, 1) and first.dtype == np.float32 and 0 <= first.min() <= first.max() <= 1
+    np.testing.assert_allclose(model.generate(5, seed=3, steps=4, batch_size=2), first, atol=1e-5)  # η = 0
+    assert not np.allclose(model.generate(5, seed=4, steps=4), first)
+    noisy = model.generate(5, seed=3, steps=4, eta=1.0)
+    assert not np.allclose(noisy, first)  # η = 1 adds fresh noise at each step
+    labels = [0, 1, 2, 3, 4]
+    guided = model.generate(5, seed=3, steps=4, labels=labels, guidance=2.0)
+    plain = model.generate(5, seed=3, steps=4, labels=labels, guidance=0.0)
+    assert not np.allclose(guided, plain)
+    final, path = model.denoise(5, seed=3, steps=4, trajectory=True)
+    np.testing.assert_allclose(final, first, atol=1e-6)
+    assert len(path) == 4 and path[0].shape == first.shape
+
+
+def test_the_family_refuses_a_latent_size():
+    with pytest.raises(ValueError, match="no separate latent"):
+        registry.family("diffusion").build((28, 28, 1), 16, 0)
+
+
+# --- the command line ----------------------------------------------------------------------
+def _cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([str(arg) for arg in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def trained_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli-diffusion")
+    code, out, err = _cli(["train", "diffusion", "--dataset", "digits", "--epochs", "1", "--limit", "128",
+                           "--batch-size", "64", "--output", folder])
+    assert code == 0, err
+    return folder
+
+
+def test_cli_samples_unconditionally_and_on_request(trained_folder, tmp_path):
+    output = tmp_path / "samples.npy"
+    code, out, err = _cli(["sample", trained_folder, "--num", "6", "--steps", "3", "--output", output])
+    assert code == 0, err
+    samples = np.load(output)
+    assert samples.shape == (6, 28, 28, 1) and np.all(np.isfinite(samples))
+    code, _, err = _cli(["sample", trained_folder, "--num", "4", "--steps", "3", "--eta", "1", "--labels", "3",
+                         "--guidance", "2", "--output", output])
+    assert code == 0, err
+    assert not np.allclose(np.load(output), samples[:4])
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--steps", "1001"], "1000-step chain"),
+    (["--labels", "3", "--guidance", "-1"], "guidance weight must be 0 or more"),
+    (["--labels", "12"], "classes run from 0 to 9"),
+    (["--guidance", "1"], "--guidance needs --labels"),
+    (["--eta", "1.5"], "--eta 1.5"),
+])
+def test_cli_bad_sampling_requests_are_usage_errors(trained_folder, tmp_path, options, message):
+    code, _, err = _cli(["sample", trained_folder, "--num", "2", *options, "--output", tmp_path / "s.npy"])
+    assert code == 2 and message in err
+    assert not (tmp_path / "s.npy").exists()
+
+
+def test_cli_refuses_a_latent_size_for_diffusion(tmp_path):
+    code, _, err = _cli(["train", "diffusion", "--dataset", "digits", "--latent-dim", "8", "--output", tmp_path])
+    assert code == 2 and "--latent-dim does not apply to diffusion" in err
+
