@@ -48,3 +48,26 @@ def test_vgn_quick_run_writes_a_table_of_finite_numbers(tmp_path, capsys):
     assert vae[-2] == "1.000"  # the VAE is its own reference
     assert float(vaegan[-2]) == pytest.approx(float(vaegan[6]) / float(vae[6]), rel=1e-2)  # cFID ratio
     assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+def test_diffusion_quick_run_writes_its_tables(tmp_path):
+    from benchmarks import diffusion
+    output = tmp_path / "results_diffusion.md"
+    assert diffusion.main(["--quick", "--dataset", "digits", "--compare", "dcgan", "--steps", "2,5",
+                           "--guidance", "0,3", "--output", str(output)]) == 0
+    text = output.read_text()
+    assert text.startswith("# Diffusion benchmark (quick check, not a result)")
+    rows = {model: table_rows(text, model) for model in
+            ("diffusion, 2 DDIM steps", "diffusion, 5 DDIM steps", "diffusion, 25 DDIM steps, η = 1", "dcgan (same budget)")}
+    for model, found in rows.items():
+        assert len(found) == 1, (model, text)
+        values = numbers(found[0][1:])
+        assert values and all(math.isfinite(value) for value in values), (model, found)
+    guided = [line for line in text.splitlines() if line.startswith("| 0 |") or line.startswith("| 3 |")]
+    assert len(guided) == 2, text
+    for line in guided:
+        share = float(line.split("|")[3].strip().rstrip("%")) / 100
+        assert 0.0 <= share <= 1.0
+    assert text.count("not judged (quick run)") == 3  # cFID vs DCGAN, guided accuracy, sampling time
