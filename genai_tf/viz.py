@@ -264,3 +264,99 @@ def image_grids(image_sets, columns=8, size=3.5, title=None) -> Figure:
         figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+# --- diffusion (notebook 07) --------------------------------------------------------------
+
+
+def image_table(images, row_labels=None, column_labels=None, title=None, size=0.9) -> Figure:
+    """Images ``(rows, columns, H, W, C)`` in [0, 1] as a table, labelled per row (left) and column (top).
+
+    E.g. one digit noised at several timesteps (columns) under two schedules (rows), or x̂_0
+    along a sampler's steps (columns) for a few samples (rows).
+    """
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 5:
+        raise ValueError(f"image_table expects (rows, columns, H, W, C) images, got shape {images.shape}.")
+    rows, columns = images.shape[:2]
+    for name, labels, count in (("row_labels", row_labels, rows), ("column_labels", column_labels, columns)):
+        if labels is not None and len(labels) != count:
+            raise ValueError(f"image_table: {len(labels)} {name} for {count} {name.split('_')[0]}s.")
+    width, height = size * columns + (1.0 if row_labels is not None else 0.0), size * rows + 0.3 + (0.4 if title else 0.0)
+    figure = Figure(figsize=(width, height))
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for row in range(rows):
+        for column in range(columns):
+            _show_image(axes[row, column], images[row, column])
+        if row_labels is not None:
+            axes[row, 0].set_ylabel(str(row_labels[row]), rotation=0, ha="right", va="center", fontsize="small")
+    if column_labels is not None:
+        for column, label in enumerate(column_labels):
+            axes[0, column].set_title(str(label), fontsize="small")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - (0.4 / height if title else 0.0)))
+    return figure
+
+
+def point_clouds(point_sets, colors=None, title=None, limits=None, size=3.2) -> Figure:
+    """2-D point sets as scatter panels side by side, on the same axes (e.g. data and samplers' samples).
+
+    ``point_sets`` maps a panel title to ``(n, 2)`` points; ``colors`` (optional) maps some of
+    the titles to ``(n,)`` integer labels, drawn one colour per label. ``limits`` is
+    ``(low, high)`` for both axes; by default it covers the middle 99.8 % of every set.
+    """
+    names = list(point_sets)
+    sets = [np.asarray(point_sets[name], dtype="float64") for name in names]
+    if any(points.ndim != 2 or points.shape[1] != 2 for points in sets):
+        raise ValueError("point_clouds expects (n, 2) points in every set.")
+    if limits is None:
+        every = np.concatenate(sets)
+        low, high = np.percentile(every, 0.1), np.percentile(every, 99.9)
+        limits = (low - 0.05 * (high - low), high + 0.05 * (high - low))
+    figure = Figure(figsize=(size * len(names), size + (0.3 if title else 0.0)))
+    axes = figure.subplots(1, len(names), squeeze=False)[0]
+    for axis, name, points in zip(axes, names, sets):
+        labels = None if colors is None else colors.get(name)
+        colour = {} if labels is None else {"c": np.asarray(labels), "cmap": "tab10", "vmin": 0, "vmax": 9}
+        axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, **colour)
+        axis.set_xlim(*limits)
+        axis.set_ylim(*limits)
+        axis.set_aspect("equal")
+        axis.set_title(name, fontsize="small")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def line_panels(panels, title=None, size=(4.6, 3.4)) -> Figure:
+    """Line plots side by side. Each panel is a dict with ``x``, ``series`` (name → values),
+    ``xlabel`` and ``ylabel``, and optionally ``title``, ``logx``, ``logy``.
+
+    A series may also be an ``(x, values)`` pair with its own x values. Points get markers
+    when a series has at most 40 of them.
+    """
+    figure = Figure(figsize=(size[0] * len(panels), size[1] + (0.3 if title else 0.0)))
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for axis, panel in zip(axes, panels):
+        for name, values in panel["series"].items():
+            x, y = values if isinstance(values, tuple) else (panel["x"], values)
+            axis.plot(x, y, marker="o" if len(np.atleast_1d(x)) <= 40 else None, label=name)
+        if panel.get("logx"):
+            from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+            axis.set_xscale("log")
+            axis.xaxis.set_major_formatter(ScalarFormatter())  # 10, 100 rather than 10¹, 10²
+            axis.xaxis.set_minor_formatter(NullFormatter())     # no crowded 2×10¹, 3×10¹ labels
+        if panel.get("logy"):
+            axis.set_yscale("log")
+        axis.set_xlabel(panel["xlabel"])
+        axis.set_ylabel(panel["ylabel"])
+        if panel.get("title"):
+            axis.set_title(panel["title"], fontsize="medium")
+        axis.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -1,4 +1,5 @@
-"""Tests of genai_tf.viz's grids for notebook 04: label_grid and image_grids.
+"""Tests of genai_tf.viz's grids for notebook 04 (label_grid, image_grids) and notebook 07's figures
+(image_table, point_clouds, line_panels).
 
 Each returns a matplotlib ``Figure`` (no pyplot state), with one axis per panel whose image is the
 tiled grid, and rejects images of the wrong rank with a message that says which shape it wants.
@@ -89,3 +90,52 @@ def test_image_grids_clips_to_the_unit_interval():
 def test_image_grids_rejects_images_that_are_not_n_h_w_c(bad):
     with pytest.raises(ValueError, match=r"\(n, H, W, C\)"):
         viz.image_grids({"fine": np.zeros((4, H, W, 1)), "wrong": bad})
+
+
+# --- notebook 07: image_table, point_clouds, line_panels --------------------------------------
+
+
+def test_image_table_draws_one_labelled_axis_per_image():
+    rng = np.random.default_rng(2)
+    images = rng.uniform(size=(2, 3, H, W, 1)).astype("float32")   # (rows, columns, H, W, C)
+    figure = viz.image_table(images, row_labels=["linear", "cosine"], column_labels=["t = 1", "t = 2", "t = 3"],
+                             title="noised")
+    assert isinstance(figure, Figure) and len(figure.axes) == 6
+    np.testing.assert_allclose(shown(figure.axes[4]), images[1, 1, ..., 0])   # row 1, column 1
+    assert [axis.get_title() for axis in figure.axes[:3]] == ["t = 1", "t = 2", "t = 3"]
+    assert all(axis.get_title() == "" for axis in figure.axes[3:])   # column labels on the top row only
+    assert [figure.axes[i].get_ylabel() for i in (0, 3)] == ["linear", "cosine"]
+    assert figure.get_suptitle() == "noised"
+
+
+@pytest.mark.parametrize("shape, kwargs, message", [
+    ((6, H, W, 1), {}, r"\(rows, columns, H, W, C\)"),
+    ((2, 3, H, W, 1), {"column_labels": ["a", "b"]}, "2 column_labels for 3 columns"),
+    ((2, 3, H, W, 1), {"row_labels": ["a"]}, "1 row_labels for 2 rows"),
+])
+def test_image_table_rejects_wrong_shapes_and_labels(shape, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        viz.image_table(np.zeros(shape, "float32"), **kwargs)
+
+
+def test_point_clouds_one_panel_per_set_on_shared_limits():
+    rng = np.random.default_rng(3)
+    sets = {"data": rng.normal(size=(50, 2)), "samples": rng.normal(size=(30, 2)) + 1.0}
+    figure = viz.point_clouds(sets, colors={"data": np.arange(50) % 3}, title="points")
+    assert [axis.get_title() for axis in figure.axes] == ["data", "samples"]
+    assert figure.axes[0].get_xlim() == figure.axes[1].get_xlim() == figure.axes[0].get_ylim()
+    offsets = figure.axes[1].collections[0].get_offsets()
+    np.testing.assert_allclose(np.asarray(offsets), sets["samples"])
+    with pytest.raises(ValueError, match=r"\(n, 2\) points"):
+        viz.point_clouds({"3-D": np.zeros((5, 3))})
+
+
+def test_line_panels_side_by_side_with_their_own_scales():
+    panels = [{"x": [1, 10, 100], "series": {"a": [3, 2, 1]}, "xlabel": "steps", "ylabel": "cFID", "logx": True},
+              {"x": None, "series": {"b": ([0.5, 1.0], [4.0, 2.0])}, "xlabel": "seconds", "ylabel": "cFID",
+               "logy": True, "title": "time"}]
+    figure = viz.line_panels(panels, title="two panels")
+    left, right = figure.axes
+    assert left.get_xscale() == "log" and left.get_yscale() == "linear" and right.get_yscale() == "log"
+    np.testing.assert_allclose(right.lines[0].get_xdata(), [0.5, 1.0])   # a series with its own x
+    assert right.get_title() == "time" and figure.get_suptitle() == "two panels"

@@ -1,0 +1,193 @@
+"""Diffusion on points (notebook 07): an MLP noise predictor ε_θ(x_t, t) for low-dimensional data.
+
+On data whose optimal noise predictor is known in closed form (a Gaussian mixture,
+:func:`genai_tf.samplers.gaussian_mixture_noise`), a trained network can be compared with the
+optimum, which images never allow. Training is Eq. (DM.7), exactly as for images
+(:class:`genai_tf.models.diffusion.DiffusionModel`) but without labels: draw a timestep and
+noise, noise the points with Eq. (DM.2), regress ε_θ on the noise. Sampling runs
+:func:`genai_tf.samplers.sample` with the network as its predictor.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from genai_tf import losses, samplers
+from genai_tf.layers import SinusoidalEmbedding
+from genai_tf.models.base import LossTermsModel
+
+
+@keras.saving.register_keras_serializable(package="genai_tf")
+class PointDiffusion(LossTermsModel):
+    """A noise predictor for points ``(batch, d)`` and the training chain it was trained on.
+
+    Args:
+        network: ``[x_t (batch, d), timestep indices (batch,)] → ε̂ (batch, d)``, e.g.
+            :func:`build_point_network`.
+        timesteps: T, the length of the training chain.
+        schedule: ``"cosine"`` (Eq. DM.9) or ``"linear"`` (Eq. DM.8).
+        seed: seeds the timesteps and the noise drawn in training.
+    """
+
+    network_names = ("network",)
+    config_names = ("timesteps", "schedule", "seed")
+
+    def __init__(self, network, timesteps=1000, schedule="cosine", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        self.timesteps, self.schedule, self.seed = int(timesteps), schedule, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.alpha_bars = losses.noise_schedule(schedule, self.timesteps)  # float64 (T,), ᾱ_t
+        self._alpha_bars = ops.convert_to_tensor(self.alpha_bars, dtype="float32")
+        object.__setattr__(self, "_compiled_network", None)
+        object.__setattr__(self, "_step_functions", {})
+        self.build()
+
+    @property
+    def dim(self) -> int:
+        """d, the number of coordinates of a point."""
+        return int(self.network.input_shape[0][-1])
+
+    def call(self, inputs, training=False):
+        """ε_θ(x_t, i) for ``[noisy points, timestep indices]``."""
+        return self.network(inputs, training=training)
+
+    def _batch_inputs(self, data):
+        points = data[0] if isinstance(data, (tuple, list)) else data
+        shape = tuple(points.shape)
+        if len(shape) != 2 or (shape[-1] is not None and shape[-1] != self.dim):
+            self.train_function = self.test_function = None  # let fit() retrace on the next call
+            raise ValueError(f"PointDiffusion was built for points of shape (batch, {self.dim}) but received "
+                             f"a batch of shape {shape}. Pass a dataset of (batch, {self.dim}) float arrays.")
+        return (points,)
+
+    # --- training: Eq. (DM.7) ------------------------------------------------------------
+    def compute_losses(self, points, training=False):
+        points = ops.convert_to_tensor(points, dtype="float32")
+        batch = ops.shape(points)[0]
+        index = keras.random.randint((batch,), 0, self.timesteps, seed=self.seed_generator)
+        noise = keras.random.normal(ops.shape(points), seed=self.seed_generator)
+        noisy = losses.q_sample(points, noise, ops.take(self._alpha_bars, index))
+        predicted = self.network([noisy, index], training=training)
+        return {"loss": ops.mean(losses.noise_prediction_loss(noise, predicted))}
+
+    # --- evaluation and sampling -----------------------------------------------------------
+    def _network_function(self):
+        if self._compiled_network is None:
+            network = self.network
+            object.__setattr__(self, "_compiled_network", tf.function(
+                lambda points, index: network([points, index], training=False), reduce_retracing=True))
+        return self._compiled_network
+
+    def predict_noise(self, points, index):
+        """ε_θ(x_t, t) for points ``(batch, d)`` at one code index ``index`` (what ``samplers.sample`` calls)."""
+        points = ops.convert_to_tensor(points, dtype="float32")
+        indices = ops.full((ops.shape(points)[0],), int(index), dtype="int32")
+        return self._network_function()(points, indices)
+
+    def noise_errors(self, clean, noise, index):
+        """The per-example ε-MSE of Eq. (DM.7) at given x_0, ε and code indices ``(batch,)``: no randomness.
+
+        Evaluating the network and an exact predictor on the same ``(x_0, ε, i)`` compares them
+        without Monte Carlo noise in the difference.
+        """
+        clean = ops.convert_to_tensor(clean, dtype="float32")
+        index = ops.cast(ops.reshape(ops.convert_to_tensor(index), (-1,)), "int32")
+        noisy = losses.q_sample(clean, noise, ops.take(self._alpha_bars, index))
+        predicted = self._network_function()(noisy, index)
+        return ops.convert_to_numpy(losses.noise_prediction_loss(noise, predicted))
+
+    def _step_function(self, clipped):
+        """One compiled DDIM update (Eq. DM.12) with the network's ε̂, for ``generate``."""
+        key = ("step", clipped)
+        if key not in self._step_functions:
+            network = self.network
+
+            def step(noisy, index, alpha_bar, alpha_bar_prev, eta, noise, low, high):
+                epsilon = network([noisy, ops.full((ops.shape(noisy)[0],), index, dtype="int32")], training=False)
+                if clipped:  # x̂_0 clipped to the data's range, and ε re-derived from it (Eq. DM.3)
+                    clean = ops.clip(losses.predicted_clean(noisy, epsilon, alpha_bar), low, high)
+                    epsilon = (noisy - ops.sqrt(alpha_bar) * clean) / ops.sqrt(1.0 - alpha_bar)
+                return samplers.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, eta, noise)
+
+            self._step_functions[key] = tf.function(step, reduce_retracing=True)
+        return self._step_functions[key]
+
+    def generate(self, num_samples, seed=None, steps=None, eta=0.0, clip=None):
+        """``num_samples`` points ``(n, d)`` from ``steps`` DDIM updates (Eq. DM.12; default the full chain).
+
+        ``eta = 1`` with the full chain is DDPM's ancestral sampler (Eq. DM.11). ``clip``
+        (``(low, high)``, the data's range) clips x̂_0 before each update, as the image model
+        does: near t = T, x̂_0 = (x_t - √(1-ᾱ_t) ε̂)/√ᾱ_t divides the network's error by a tiny
+        √ᾱ_t. The same draws, in the same order, as ``samplers.sample(model.predict_noise, ...)``
+        (x_T, then one z per step), so both give the same points for a seed; this runs each
+        update as one compiled step.
+        """
+        steps = self.timesteps if steps is None else int(steps)
+        sequence = samplers.timestep_sequence(self.timesteps, steps)
+        if not 0.0 <= float(eta) <= 1.0:
+            raise ValueError(f"eta={eta} must be in [0, 1]: 0 is deterministic DDIM, 1 has DDPM's variance.")
+        if seed is None:
+            seed = int(ops.convert_to_numpy(keras.random.randint((), 0, 2**31 - 1, seed=self.seed_generator)))
+        generator = keras.random.SeedGenerator(seed)
+        shape = (int(num_samples), self.dim)
+        step = self._step_function(clip is not None)
+        low, high = (-np.inf, np.inf) if clip is None else clip
+        x = keras.random.normal(shape, seed=generator)
+        for position, index in enumerate(sequence):
+            alpha_bar_prev = float(self.alpha_bars[sequence[position + 1]]) if position + 1 < len(sequence) else 1.0
+            x = step(x, tf.constant(int(index), "int32"), tf.constant(float(self.alpha_bars[index]), "float32"),
+                     tf.constant(alpha_bar_prev, "float32"), tf.constant(float(eta), "float32"),
+                     keras.random.normal(shape, seed=generator), tf.constant(float(low), "float32"),
+                     tf.constant(float(high), "float32"))
+        return ops.convert_to_numpy(x)
+
+
+def build_point_network(dim, hidden=128, depth=3, embedding_dim=32, name="point_network"):
+    """An MLP ε-predictor: ``[x_t (batch, dim), i (batch,)] → ε̂ (batch, dim)``.
+
+    The timestep index goes through :class:`genai_tf.layers.SinusoidalEmbedding` and a dense
+    layer; each of the ``depth`` hidden layers adds its own projection of that embedding, so
+    every layer knows t. The output layer starts at zero, so an untrained network predicts
+    ε̂ = 0 and its loss starts at E‖ε‖²/d = 1.
+    """
+    if int(dim) < 1 or int(hidden) < 1 or int(depth) < 1:
+        raise ValueError(f"build_point_network: dim={dim}, hidden={hidden} and depth={depth} must all be ≥ 1.")
+    points = keras.Input((int(dim),), name="noisy_points")
+    timesteps = keras.Input((), dtype="int32", name="timesteps")
+    time_features = SinusoidalEmbedding(embedding_dim, name="time_features")(timesteps)
+    time_embedding = layers.Dense(hidden, activation="silu", name="time_mlp")(time_features)
+    hidden_units = layers.Dense(hidden, activation="silu", name="input")(points)
+    for level in range(int(depth)):
+        shifted = layers.Add(name=f"add_time_{level}")(
+            [hidden_units, layers.Dense(hidden, name=f"time_shift_{level}")(time_embedding)])
+        hidden_units = layers.Dense(hidden, activation="silu", name=f"hidden_{level}")(shifted)
+    noise = layers.Dense(int(dim), kernel_initializer="zeros", name="predicted_noise")(hidden_units)
+    return keras.Model([points, timesteps], noise, name=name)
+
+
+def build_point_diffusion(dim, hidden=128, depth=3, timesteps=1000, schedule="cosine", seed=None):
+    """A :class:`PointDiffusion` around :func:`build_point_network` (not compiled).
+
+    ``seed`` seeds the training noise; the initial weights come from Keras' global seed
+    (``keras.utils.set_random_seed``), as for every course model.
+    """
+    network = build_point_network(dim, hidden=hidden, depth=depth)
+    return PointDiffusion(network, timesteps=timesteps, schedule=schedule, seed=seed, name="point_diffusion")
+
+
+def sample_mixture(means, stds, weights, num_points, seed=0):
+    """``num_points`` points from Σ_k π_k N(μ_k, s_k² I) and their components: ``((n, d), (n,))``.
+
+    ``means`` is ``(K, d)``, ``stds`` ``(K,)``, ``weights`` ``(K,)`` (normalised here): the data
+    that :func:`genai_tf.samplers.gaussian_mixture_noise` gives the exact noise predictor for.
+    """
+    means, stds = np.asarray(means, "float64"), np.asarray(stds, "float64")
+    weights = np.asarray(weights, "float64") / np.sum(weights)
+    rng = np.random.default_rng(seed)
+    components = rng.choice(len(weights), size=int(num_points), p=weights)
+    points = means[components] + stds[components, None] * rng.standard_normal((int(num_points), means.shape[1]))
+    return points.astype("float32"), components

@@ -1,0 +1,143 @@
+"""The point diffusion model of notebook 07: an MLP noise predictor on 2-D Gaussian-mixture data,
+compared with the exact predictor E[ε | x_t] that the mixture has in closed form. Fixed step
+counts throughout, so the verdicts do not depend on the machine's speed."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from genai_tf import losses, samplers
+from genai_tf.models import point_diffusion
+
+pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+
+MEANS = np.array([[-1.0, -0.5], [1.0, -0.5], [0.0, 1.0]])
+STDS = np.array([0.5, 0.55, 0.45])
+WEIGHTS = np.array([0.3, 0.45, 0.25])
+T = 1000
+STAGES = (150, 600)  # cumulative training steps at which the network is evaluated
+
+
+def mixture_moments():
+    mean = WEIGHTS @ MEANS
+    second = sum(w * (s**2 * np.eye(2) + np.outer(m, m)) for m, s, w in zip(MEANS, STDS, WEIGHTS, strict=True))
+    return mean, second - np.outer(mean, mean)
+
+
+def exact_noise_errors(predict, clean, noise, index, alpha_bars):
+    """Per-example ε-MSE of the exact predictor at the same (x_0, ε, i) as PointDiffusion.noise_errors."""
+    noisy = np.sqrt(alpha_bars[index])[:, None] * clean + np.sqrt(1 - alpha_bars[index])[:, None] * noise
+    errors = np.empty(len(index))
+    for i in np.unique(index):
+        rows = index == i
+        errors[rows] = np.mean((noise[rows] - predict(noisy[rows], i)) ** 2, axis=1)
+    return errors
+
+
+def evaluation_set(n=3000, seed=7):
+    clean, _ = point_diffusion.sample_mixture(MEANS, STDS, WEIGHTS, n, seed=seed)
+    rng = np.random.default_rng(seed)
+    return clean, rng.standard_normal(clean.shape).astype("float32"), rng.integers(0, T, n)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A model trained in stages, with its ε-MSE over the exact predictor's after each stage."""
+    keras.utils.set_random_seed(0)
+    model = point_diffusion.build_point_diffusion(2, hidden=64, depth=3, timesteps=T, schedule="linear", seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, STAGES[-1], 0.05)))
+    points, _ = point_diffusion.sample_mixture(MEANS, STDS, WEIGHTS, 50_000, seed=1)
+    dataset = tf.data.Dataset.from_tensor_slices(points).shuffle(len(points), seed=0).batch(256).repeat()
+    clean, noise, index = evaluation_set()
+    exact = exact_noise_errors(samplers.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, model.alpha_bars),
+                               clean, noise, index, model.alpha_bars).mean()
+    ratios, done = [model.noise_errors(clean, noise, index).mean() / exact], 0
+    for stage in STAGES:
+        model.fit(dataset, steps_per_epoch=stage - done, epochs=1, verbose=0)
+        done = stage
+        ratios.append(model.noise_errors(clean, noise, index).mean() / exact)
+    return model, np.array(ratios)
+
+
+def test_an_untrained_network_predicts_no_noise():
+    """The zero-initialised output layer: ε̂ = 0, so the ε-MSE of every example is exactly mean(ε²)."""
+    keras.utils.set_random_seed(1)
+    model = point_diffusion.build_point_diffusion(2, hidden=16, depth=1, seed=0)
+    clean, noise, index = evaluation_set(200)
+    np.testing.assert_allclose(model.noise_errors(clean, noise, index), np.mean(noise**2, axis=1), rtol=1e-6)
+    assert model.compute_losses(clean)["loss"].numpy() == pytest.approx(1.0, abs=0.15)  # E[ε²] = 1
+
+
+def test_training_approaches_the_exact_predictor(trained):
+    _, ratios = trained
+    print("ε-MSE / exact ε-MSE after", (0, *STAGES), "steps:", np.round(ratios, 4))
+    assert ratios[0] > 1.5  # ε̂ = 0 is far from E[ε | x_t]
+    assert np.all(ratios >= 1.0 - 1e-3)  # nothing beats the conditional mean (up to the float32 rounding)
+    assert np.all(np.diff(ratios) < 0)  # the excess falls at every stage
+    assert ratios[-1] - 1 < 0.25 * (ratios[0] - 1) and ratios[-1] < 1.1
+
+
+def test_samples_approach_the_data_moments(trained):
+    model, _ = trained
+    mean, covariance = mixture_moments()
+    samples = model.generate(4000, seed=3, steps=T, eta=1.0)  # DDPM's ancestral sampler
+    assert samples.shape == (4000, 2) and np.all(np.isfinite(samples))
+    print("mean error", samples.mean(0) - mean, "relative covariance error",
+          np.linalg.norm(np.cov(samples.T) - covariance) / np.linalg.norm(covariance))
+    assert np.all(np.abs(samples.mean(0) - mean) < 0.1)
+    assert np.linalg.norm(np.cov(samples.T) - covariance) < 0.15 * np.linalg.norm(covariance)
+
+
+def test_generate_is_seeded_and_can_clip(trained):
+    model, _ = trained
+    first = model.generate(50, seed=5, steps=10)
+    np.testing.assert_allclose(model.generate(50, seed=5, steps=10), first)
+    assert not np.allclose(model.generate(50, seed=6, steps=10), first)
+    assert not np.allclose(model.generate(50, seed=5, steps=10, clip=(-0.5, 0.5)), first)
+    with pytest.raises(ValueError, match="between 1 and the training chain's 1000 steps"):
+        model.generate(5, steps=T + 1)
+    with pytest.raises(ValueError, match="eta=2"):
+        model.generate(5, eta=2)
+
+
+@pytest.mark.parametrize(("steps", "eta", "clip"), [(10, 0.0, None), (25, 1.0, None), (10, 0.5, (-0.5, 0.5))])
+def test_generate_is_the_library_sampler_with_the_network(trained, steps, eta, clip):
+    """The compiled loop makes the same draws and updates as samplers.sample with predict_noise."""
+    model, _ = trained
+    expected = samplers.sample(model.predict_noise, (40, 2), model.alpha_bars, steps, eta=eta, seed=9, clip=clip)
+    np.testing.assert_allclose(model.generate(40, seed=9, steps=steps, eta=eta, clip=clip), expected,
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_save_and_load_keep_the_predictor(trained, tmp_path):
+    model, _ = trained
+    path = tmp_path / "points.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, point_diffusion.PointDiffusion)
+    assert (loaded.timesteps, loaded.schedule, loaded.dim) == (T, "linear", 2)
+    np.testing.assert_allclose(loaded.alpha_bars, losses.noise_schedule("linear", T))
+    clean, noise, index = evaluation_set(100)
+    np.testing.assert_allclose(loaded.noise_errors(clean, noise, index), model.noise_errors(clean, noise, index),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loaded.generate(20, seed=2, steps=5), model.generate(20, seed=2, steps=5), atol=1e-5)
+
+
+def test_points_of_the_wrong_shape_are_refused():
+    model = point_diffusion.build_point_diffusion(2, hidden=8, depth=1, seed=0)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=r"built for points of shape \(batch, 2\).*\(None, 3\)"):
+        model.fit(tf.data.Dataset.from_tensor_slices(np.zeros((8, 3), "float32")).batch(4), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="must all be ≥ 1"):
+        point_diffusion.build_point_network(0)
+
+
+def test_sample_mixture_draws_each_component_by_its_weight():
+    points, components = point_diffusion.sample_mixture(MEANS, STDS, WEIGHTS * 2, 30_000, seed=0)  # unnormalised
+    assert points.shape == (30_000, 2) and points.dtype == np.float32
+    np.testing.assert_allclose(np.bincount(components) / 30_000, WEIGHTS, atol=0.015)
+    for k in range(3):
+        chosen = points[components == k]
+        np.testing.assert_allclose(chosen.mean(0), MEANS[k], atol=0.03)
+        np.testing.assert_allclose(chosen.std(0), STDS[k], rtol=0.05)
