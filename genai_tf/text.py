@@ -1,0 +1,306 @@
+"""Text for the autoregressive models (notebook 08): a character vocabulary, corpora and windows.
+
+A :class:`Vocabulary` maps each character of a corpus to an id and back; a trained text model
+stores its vocabulary's characters in its own config, so one ``.keras`` file samples on its own.
+A text family's ``build`` receives a :class:`TextSpec` (the vocabulary and the context length)
+where an image family receives the image shape.
+
+:func:`load_text_dataset` turns a corpus (:func:`load_text`, from :mod:`genai_tf.text_sources`)
+into a :class:`TextData`: the text cut into contiguous blocks, each block in one of the train /
+validation / test splits (seeded), and windows of ``context + 1`` characters drawn inside one
+block, so no window straddles two splits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+import tensorflow as tf
+
+from genai_tf.text_sources import TEXT_CORPORA, load_text  # noqa: F401  (this module's API)
+
+MAX_LISTED = 10  # unknown characters named in an error message
+
+
+class Vocabulary:
+    """The characters a model knows, in id order: ``characters[i]`` has id ``i``."""
+
+    def __init__(self, characters: str | Iterable[str]):
+        characters = "".join(characters)
+        if not characters:
+            raise ValueError("A vocabulary needs at least one character; build it from a non-empty text.")
+        if len(set(characters)) != len(characters):
+            repeated = sorted({c for c in characters if characters.count(c) > 1})
+            raise ValueError(f"The vocabulary repeats characters {repeated!r}; each character appears once.")
+        self.characters = characters
+        self._ids = {character: index for index, character in enumerate(characters)}
+
+    @classmethod
+    def from_text(cls, text: str) -> Vocabulary:
+        """Every character of ``text``, sorted by code point."""
+        return cls(sorted(set(text)))
+
+    @property
+    def size(self) -> int:
+        return len(self.characters)
+
+    def __len__(self) -> int:
+        return len(self.characters)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Vocabulary) and other.characters == self.characters
+
+    def __hash__(self) -> int:
+        return hash(self.characters)
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({self.size} characters)"
+
+    def unknown(self, text: str) -> list[str]:
+        """The distinct characters of ``text`` that are not in the vocabulary, in order of appearance."""
+        return list(dict.fromkeys(c for c in text if c not in self._ids))
+
+    def encode(self, text: str, what: str = "The text") -> np.ndarray:
+        """``text`` as int32 ids; a ValueError names the characters the vocabulary lacks."""
+        missing = self.unknown(text)
+        if missing:
+            listed = ", ".join(repr(c) for c in missing[:MAX_LISTED])
+            more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+            raise ValueError(f"{what} has {len(missing)} character(s) the model's vocabulary lacks: {listed}{more}. "
+                             f"Remove or replace them (the model knows {self.size} characters: "
+                             f"{self.characters[:60]!r}{'...' if self.size > 60 else ''}).")
+        return np.fromiter((self._ids[c] for c in text), dtype=np.int32, count=len(text))
+
+    def decode(self, ids) -> str:
+        """The characters of ``ids`` (any integer array-like)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
+            raise ValueError(f"ids run from 0 to {self.size - 1}; got values in [{ids.min()}, {ids.max()}].")
+        return "".join(self.characters[i] for i in ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class TextSpec:
+    """What a text family's ``build(spec, latent_dim, seed)`` gets: the vocabulary and the
+    number of characters the model sees at once (its context)."""
+
+    vocabulary: Vocabulary
+    context: int
+
+    def __post_init__(self):
+        if isinstance(self.context, bool) or not isinstance(self.context, (int, np.integer)) or self.context < 1:
+            raise ValueError(f"context={self.context!r}: a context is a whole number of characters >= 1.")
+
+
+SPLITS = ("train", "validation", "test")
+FRACTIONS = (0.9, 0.05, 0.05)
+BLOCKS_WANTED = 200  # the default block cuts the text into about 200 blocks: a 5 % split gets 10
+BLOCK_WINDOWS = 4  # ... unless that leaves fewer than 4 windows' worth of characters in a block
+
+
+def default_block(length: int, context: int) -> int:
+    """The block length :func:`load_text_dataset` uses when none is given.
+
+    ``length // 200`` characters (about 200 blocks, so every split of the default fractions gets
+    several), but at least ``4 * (context + 1)`` (a block holds a few windows, and a window's start
+    can fall in most of it), and at most ``length // 3`` (three splits need three blocks); never
+    below one window, ``context + 1``.
+    """
+    window = context + 1
+    return max(window, min(max(BLOCK_WINDOWS * window, length // BLOCKS_WANTED), length // 3))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TextData:
+    """A text split three ways by contiguous blocks, as windows. Built by :func:`load_text_dataset`.
+
+    ``bounds[split]`` holds the split's blocks as ``(start, end)`` character offsets into
+    ``corpus``, in text order. A window is ``context + 1`` consecutive characters inside one block:
+    the first ``context`` are the inputs, the last ``context`` the targets (the next characters).
+    Scorers must not glue a split's blocks together: they score each block of :meth:`ids` on its
+    own and average over the scored characters (every text model's ``score`` takes the list).
+    """
+
+    name: str
+    vocabulary: Vocabulary
+    context: int
+    batch_size: int
+    seed: int
+    fractions: tuple
+    block: int
+    corpus: str = dataclasses.field(repr=False)  # the whole text (after ``limit``)
+    encoded: np.ndarray = dataclasses.field(repr=False)  # int32 (N,): the corpus's ids
+    bounds: dict = dataclasses.field(repr=False)  # split -> ((start, end), ...) in text order
+    sha256: str = dataclasses.field(repr=False)  # of the corpus's UTF-8 bytes
+
+    @property
+    def spec(self) -> TextSpec:
+        return TextSpec(self.vocabulary, self.context)
+
+    def _bounds(self, split: str) -> tuple:
+        if split not in self.bounds:
+            raise ValueError(f"split={split!r} is not one of {SPLITS}.")
+        return self.bounds[split]
+
+    def num_characters(self, split: str) -> int:
+        """Characters in the blocks of ``split``."""
+        return sum(end - start for start, end in self._bounds(split))
+
+    def ids(self, split: str) -> list[np.ndarray]:
+        """The blocks of ``split`` as int32 id arrays, in text order (score each one on its own)."""
+        return [self.encoded[start:end] for start, end in self._bounds(split)]
+
+    def text(self, split: str) -> list[str]:
+        """The blocks of ``split`` as strings, in text order (the same blocks as :meth:`ids`)."""
+        return [self.corpus[start:end] for start, end in self._bounds(split)]
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """``train characters // (batch_size * context)``, at least 1: one epoch shows about
+        as many target characters as the train split holds."""
+        return max(1, self.num_characters("train") // (self.batch_size * self.context))
+
+    def window_starts(self, split: str = "train", stride: int = 1) -> np.ndarray:
+        """int32 offsets of the windows inside each block of ``split`` (at block offsets 0, stride,
+        2 * stride, ... while a whole window fits), in text order."""
+        window = self.context + 1
+        return np.concatenate([np.arange(start, end - window + 1, stride, dtype=np.int32)
+                               for start, end in self._bounds(split)])
+
+    def batch_starts(self, step: int) -> np.ndarray:
+        """The ``batch_size`` window starts of train batch ``step`` (what :meth:`train_stream` uses)."""
+        return _draw(tf.constant(self.window_starts("train")), self.seed, self.batch_size, step).numpy()
+
+    def train_stream(self, start_step: int = 0) -> tf.data.Dataset:
+        """Endless ``(inputs, targets)`` int32 batches, each ``(batch_size, context)``, from step
+        ``start_step`` on. Batch ``k``'s window starts are ``batch_size`` uniform draws (with
+        replacement) over :meth:`window_starts` of train, a function of ``(seed, k)`` alone, so a
+        run resumed at step ``k`` sees what an unbroken run sees (:mod:`genai_tf.training`)."""
+        if not _whole(start_step, 0):
+            raise ValueError(f"start_step={start_step!r}; it must be an int >= 0.")
+        starts, ids = tf.constant(self.window_starts("train")), tf.constant(self.encoded)
+        seed, size, window = self.seed, self.batch_size, self.context + 1
+        return (tf.data.Dataset.range(int(start_step), 2**62)
+                .map(lambda step: _windows(ids, _draw(starts, seed, size, step), window),
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .prefetch(tf.data.AUTOTUNE))
+
+    def windows(self, split: str) -> tf.data.Dataset:
+        """A finite, ordered tf.data of ``(inputs, targets)`` batches over ``split``: in each block,
+        windows at offsets 0, context, 2 * context, ... so the targets tile the block from its second
+        character on without overlap; the block's last ``(length - 1) % context`` characters are not
+        targets. The last batch may be smaller. For exact scores give ``model.score`` :meth:`ids`."""
+        ids, window = tf.constant(self.encoded), self.context + 1
+        return (tf.data.Dataset.from_tensor_slices(self.window_starts(split, self.context)).batch(self.batch_size)
+                .map(lambda batch: _windows(ids, batch, window), num_parallel_calls=tf.data.AUTOTUNE,
+                     deterministic=True)
+                .prefetch(tf.data.AUTOTUNE))
+
+    @property
+    def validation(self) -> tf.data.Dataset:
+        """:meth:`windows` of the validation split."""
+        return self.windows("validation")
+
+    def settings_fields(self) -> dict:
+        """What identifies this data, for an exact resume: the same fields mean the same windows."""
+        return {"dataset": self.name, "characters": len(self.corpus), "text_sha256": self.sha256,
+                "vocabulary_size": self.vocabulary.size, "context": self.context,
+                "batch_size": self.batch_size, "data_seed": self.seed,
+                "fractions": [float(f) for f in self.fractions], "block": self.block}
+
+
+def split_blocks(length: int, block: int, fractions, seed: int) -> dict:
+    """``{split: ((start, end), ...)}``: ``length`` characters cut into ``length // block`` blocks of
+    ``block`` or a little more characters, dealt to the splits by a permutation seeded by ``seed``,
+    ``round(fraction * blocks)`` (at least 1) each for validation and test, the rest for train."""
+    count = length // block
+    edges = [index * length // count for index in range(count + 1)]
+    held = [max(1, round(fraction * count)) for fraction in fractions[1:]]
+    while count - sum(held) < 1 and max(held) > 1:  # train keeps at least one block
+        held[held.index(max(held))] -= 1
+    order = np.random.default_rng(seed).permutation(count)
+    chosen = {"validation": order[:held[0]], "test": order[held[0]:sum(held)], "train": order[sum(held):]}
+    return {split: tuple((edges[i], edges[i + 1]) for i in sorted(int(i) for i in chosen[split]))
+            for split in SPLITS}
+
+
+def load_text_dataset(source, context: int = 128, batch_size: int = 64, seed: int = 0, data_dir=None,
+                      limit: int | None = None, fractions=FRACTIONS, block: int | None = None) -> TextData:
+    """A corpus (``source``: a name of :data:`TEXT_CORPORA` or a file path, see :func:`load_text`)
+    as :class:`TextData`: seeded train / validation / test splits by contiguous blocks.
+
+    Args:
+        context: characters a model sees at once; a window holds ``context + 1``.
+        batch_size: windows per batch.
+        seed: seeds which blocks go to which split, and the train windows.
+        data_dir: folder with the corpora's ``.txt`` files; defaults to ``$GENAI_TF_DATA_DIR``.
+        limit: keep only the first ``limit`` characters (quick runs).
+        fractions: the train, validation and test shares of the blocks (positive, sum 1).
+        block: characters per block; ``None`` means :func:`default_block`.
+
+    The vocabulary holds every character of the (limited) text, so every split can be encoded.
+
+    Raises:
+        ValueError: a bad argument, or a text too short: every split needs one block of at
+            least ``context + 1`` characters. And what :func:`load_text` raises.
+    """
+    checks = [("context", context, _whole(context, 1), "an int >= 1"),
+              ("batch_size", batch_size, _whole(batch_size, 1), "an int >= 1"),
+              ("seed", seed, _whole(seed, 0), "an int >= 0"),
+              ("limit", limit, limit is None or _whole(limit, 1), "an int >= 1 or None"),
+              ("block", block, block is None or _whole(block, 1), "an int >= 1 or None")]
+    for argument, value, ok, allowed in checks:
+        if not ok:
+            raise ValueError(f"{argument}={value!r} is not allowed: {argument} must be {allowed}.")
+    fractions = _check_fractions(fractions)
+    if block is not None and block < context + 1:
+        raise ValueError(f"block={block} is shorter than one window (context + 1 = {context + 1} characters); "
+                         f"use a block of at least {context + 1}, or block=None.")
+    name, text = load_text(source, data_dir)
+    if limit is not None:
+        text = text[:limit]
+    block = default_block(len(text), context) if block is None else block
+    if len(text) // block < len(SPLITS):
+        raise ValueError(
+            f"The text {name!r} has {len(text):,} characters{' after limit' if limit is not None else ''}: too "
+            f"short for {len(SPLITS)} splits of blocks of {block} characters. Each split needs at least one "
+            f"window of context + 1 = {context + 1} characters, so at least {len(SPLITS) * max(block, context + 1):,} "
+            f"characters. Use a longer text (or a larger limit), a smaller context, or a smaller block.")
+    vocabulary = Vocabulary.from_text(text)
+    return TextData(name=name, vocabulary=vocabulary, context=int(context), batch_size=int(batch_size),
+                    seed=int(seed), fractions=fractions, block=int(block), corpus=text,
+                    encoded=vocabulary.encode(text), bounds=split_blocks(len(text), block, fractions, seed),
+                    sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _draw(starts: tf.Tensor, seed: int, size: int, step) -> tf.Tensor:
+    """``size`` of ``starts``, drawn uniformly with replacement from the stateless seed ``(seed, step)``."""
+    key = tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)])
+    index = tf.random.stateless_uniform((size,), seed=key, minval=0, maxval=tf.shape(starts)[0], dtype=tf.int32)
+    return tf.gather(starts, index)
+
+
+def _windows(ids: tf.Tensor, starts: tf.Tensor, window: int):
+    """The windows of ``ids`` at ``starts`` (B,): inputs and targets (B, window - 1), targets one later."""
+    windows = tf.gather(ids, starts[:, tf.newaxis] + tf.range(window, dtype=tf.int32))  # (B, window)
+    return windows[:, :-1], windows[:, 1:]
+
+
+def _whole(value, minimum: int) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum
+
+
+def _check_fractions(fractions) -> tuple:
+    try:
+        values = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != len(SPLITS) or min(values) <= 0 or not math.isclose(sum(values), 1.0, abs_tol=1e-6):
+        raise ValueError(f"fractions={fractions!r}: give three positive shares (train, validation, test) "
+                         f"that sum to 1, e.g. {FRACTIONS}.")
+    return values
