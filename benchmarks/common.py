@@ -125,7 +125,7 @@ def train_family(family, dataset, *, minutes=None, clock="wall", epochs=None, st
                          verbose=2 if verbose else 0)
     stats = {
         "batch": dataset.batch_size,
-        "latent_dim": int(run.model.latent_dim),
+        "latent_dim": int(getattr(run.model, "latent_dim", 0)),  # text models have none
         "parameters": run.model.count_params(),
         "s_per_epoch": median(run.epoch_wall_seconds),  # complete epochs only
         "cpu_s_per_epoch": median(run.epoch_cpu_seconds),

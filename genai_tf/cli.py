@@ -1,4 +1,4 @@
-"""The ``genai-tf`` command: ``doctor``, ``train``, ``sample``, ``evaluate`` and ``student``.
+"""The ``genai-tf`` command: ``doctor``, ``train``, ``sample``, ``score``, ``evaluate`` and ``student``.
 
 For instructors pre-training checkpoints before a class, for a room's set-up check, and for
 the benchmarks::
@@ -13,6 +13,9 @@ the benchmarks::
     genai-tf sample checkpoints/mnist/diffusion --num 10000 --steps 25 --output samples.npy
     genai-tf sample checkpoints/mnist/diffusion --num 100 --labels 7 --guidance 1 --output sevens.npy
     genai-tf student notebooks/*.ipynb --output student/
+    genai-tf train transformer --text plays.txt --minutes 20 --output checkpoints/text/transformer
+    genai-tf sample checkpoints/text/transformer --prompt "ROMEO:" --length 300 --temperature 0.8
+    genai-tf score checkpoints/text/transformer --text held_out.txt --json
 
 ``train`` checkpoints into ``--output`` as it goes; the same command run again after a kill
 resumes where it stopped (``--fresh`` starts over). Exit status: 0 on success, 1 when the
@@ -30,7 +33,10 @@ import os
 import sys
 from pathlib import Path
 
-DATASET_HELP = "digits (bundled with scikit-learn, offline), mnist, fashion_mnist or cifar10"
+DATASET_HELP = ("images: digits (bundled with scikit-learn, offline), mnist, fashion_mnist or cifar10 "
+                "(default mnist); text: pydoc_topics (bundled, offline), tiny_shakespeare or shakespeare "
+                "(default pydoc_topics)")
+IMAGE_DATASET_HELP = "digits (bundled with scikit-learn, offline), mnist, fashion_mnist or cifar10"
 
 
 class UsageError(Exception):
@@ -93,6 +99,12 @@ def train(args) -> int:
     from genai_tf.models import registry
 
     family = registry.family(args.family)
+    if family.text:
+        return _train_text(args, family)
+    if args.text is not None:
+        raise UsageError(f"--text applies to text families; {args.family} models images (use --dataset).")
+    args.dataset = args.dataset or "mnist"
+    args.image_size = 28 if args.image_size is None else args.image_size
     if args.latent_dim is not None and not family.latent_dim:
         raise UsageError(f"--latent-dim does not apply to {args.family}: it has no separate latent "
                          f"(its x_T has the image's shape).")
@@ -121,14 +133,37 @@ def train(args) -> int:
     return 0
 
 
+def _train_text(args, family) -> int:
+    from genai_tf import text_commands, training
+
+    dataset = text_commands.training_text(args, family)
+    epochs = args.epochs if args.epochs is not None or args.minutes is not None else 10
+    seconds = None if args.minutes is None else 60.0 * args.minutes
+    how = "counting" if family.counted else f"{epochs or ''} epochs {args.minutes or ''} min".strip()
+    print(f"training {family.name} ({family.description}) on {text_commands.describe(dataset)}: {how}", flush=True)
+    run = training.train(family, dataset, epochs=epochs, seconds=seconds, clock=args.clock, seed=args.seed,
+                         output=args.output, fresh=args.fresh, checkpoint_seconds=60.0 * args.checkpoint_minutes,
+                         log="cli", verbose=1)
+    print(text_commands.validation_report(run.model, dataset))
+    print(f"saved {Path(args.output) / training.MODEL_FILE} after {run.steps} steps ({run.epochs:.2f} epochs)")
+    return 0
+
+
 def sample(args) -> int:
-    """Load ``DIR/model.keras`` and write ``num`` generated images to a float32 ``.npy``."""
+    """Load ``DIR/model.keras``: write ``num`` generated images to a float32 ``.npy``, or print text."""
     _quiet_tensorflow()
     import numpy as np
 
-    from genai_tf import checkpoints
+    from genai_tf import checkpoints, text_commands
 
     model = checkpoints.load_model(args.model_dir)
+    if text_commands.is_text_model(model):
+        print(text_commands.sample_text(model, args))
+        return 0
+    text_commands.check_image_options(args)
+    if args.output is None:
+        raise UsageError("--output FILE.npy is required for images.")
+    args.num = 64 if args.num is None else args.num
     if not hasattr(model, "generate"):
         raise UsageError(f"{type(model).__name__} is not a generative model (it has no generate()); "
                          f"sample from a vae, gan, dcgan, cvae, vaegan or diffusion checkpoint instead.")
@@ -175,6 +210,15 @@ def _sampler_options(model, args) -> dict:
         if args.labels is None:
             raise UsageError("--guidance needs --labels: without labels the samples are unconditional.")
     return {**given, "progress": args.num * (args.steps or model.sample_steps) >= 25_000}
+
+
+def score(args) -> int:
+    """Print bits/char and nats/char of a text model on ``--text``."""
+    _quiet_tensorflow()
+    from genai_tf import checkpoints, text_commands
+
+    print(text_commands.score(checkpoints.load_model(args.model_dir), args))
+    return 0
 
 
 def student(args) -> int:
@@ -249,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a model family with its recipe. Checkpoints go to DIR/resume every epoch "
                     "and every --checkpoint-minutes; the same command run again resumes there.")
     trainer.add_argument("family", choices=registry.names(), help="the model family: %(choices)s")
-    trainer.add_argument("--dataset", default="mnist", help=f"{DATASET_HELP} (default: %(default)s)")
+    trainer.add_argument("--dataset", default=None, help=DATASET_HELP)
+    trainer.add_argument("--text", default=None, help="text families: train on this UTF-8 file")
     trainer.add_argument("--epochs", type=positive_int, default=None,
                          help="passes over the training data (default 10, unless --minutes is given)")
     trainer.add_argument("--minutes", type=positive_float, default=None,
@@ -262,17 +307,19 @@ def build_parser() -> argparse.ArgumentParser:
                          help="seeds the data split, weights and noise (default: %(default)s)")
     trainer.add_argument("--latent-dim", type=positive_int, default=None, help="latent size (default: the family's)")
     trainer.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: the family's)")
-    trainer.add_argument("--image-size", type=positive_int, default=28,
-                         help="resize images to SIZE×SIZE (default: %(default)s)")
-    trainer.add_argument("--limit", type=positive_int, default=None, help="use only this many training examples")
+    trainer.add_argument("--image-size", type=positive_int, default=None, help="resize images to SIZE×SIZE (default: 28)")
+    trainer.add_argument("--limit", type=positive_int, default=None,
+                         help="use only this many training examples (text: the first N characters)")
     trainer.add_argument("--checkpoint-minutes", type=positive_float, default=10.0,
                          help="also checkpoint this often within an epoch (default: %(default)s)")
 
-    sampler = commands.add_parser("sample", help="write generated images to a .npy file",
-                                  description="Load a trained model and write its samples to a .npy file.")
+    sampler = commands.add_parser("sample", help="write generated images to a .npy file, or print generated text",
+                                  description="Load a trained model and write its samples to a .npy file "
+                                              "(images) or print them (text).")
     sampler.add_argument("model_dir", help="a folder with model.keras (or the .keras file)")
-    sampler.add_argument("--num", type=positive_int, default=64, help="how many images (default: %(default)s)")
-    sampler.add_argument("--output", required=True, help="FILE.npy, float32 (N, H, W, C) in [0, 1]")
+    sampler.add_argument("--num", type=positive_int, default=None, help="how many images (default: 64)")
+    sampler.add_argument("--output", default=None,
+                         help="images: FILE.npy, float32 (N, H, W, C) in [0, 1] (required); text: also write it here")
     sampler.add_argument("--seed", type=non_negative_int, default=0, help="seeds the latents (default: %(default)s)")
     sampler.add_argument("--labels", default=None,
                          help="conditional models: one class for all samples (e.g. 3) or one per sample (0,1,2,...)")
@@ -282,6 +329,22 @@ def build_parser() -> argparse.ArgumentParser:
                          help="diffusion: DDIM's η in [0, 1]; 0 deterministic (default), 1 DDPM's variance")
     sampler.add_argument("--guidance", type=float, default=None,
                          help="diffusion with --labels: classifier-free guidance weight w ≥ 0 (default: the model's)")
+    sampler.add_argument("--prompt", default=None, help="text: the characters to continue (default: a newline)")
+    sampler.add_argument("--length", type=non_negative_int, default=None,
+                         help="text: how many characters to generate (default: 200)")
+    sampler.add_argument("--temperature", type=float, default=None,
+                         help="text: divide the logits by T ≥ 0 (0 greedy; default 1)")
+    sampler.add_argument("--top-k", type=positive_int, default=None, help="text: sample among the K likeliest")
+    sampler.add_argument("--top-p", type=float, default=None,
+                         help="text: sample among the smallest set of characters with probability ≥ P")
+
+    scorer = commands.add_parser("score", help="bits and nats per character of a text model on a text",
+                                 description="Score a trained text model on a UTF-8 file: the average negative "
+                                             "log-likelihood of each character given the ones before it.")
+    scorer.add_argument("model_dir", help="a folder with model.keras (or the .keras file) of a text family")
+    scorer.add_argument("--text", required=True, help="a UTF-8 file (or a corpus name: pydoc_topics, ...)")
+    scorer.add_argument("--json", action="store_true",
+                        help='print {"bits_per_char": ..., "nats_per_char": ..., "characters": ...}')
 
     students = commands.add_parser("student", help="write notebooks with the solutions removed",
                                    description="Copy notebooks, replacing every cell tagged 'solution' by a stub.")
@@ -292,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     description="Score samples against the dataset's test split in the "
                                                 "course classifier's feature space.")
     evaluator.add_argument("samples", help="SAMPLES.npy, float32 (N, H, W, C) in [0, 1]")
-    evaluator.add_argument("--dataset", required=True, help=DATASET_HELP)
+    evaluator.add_argument("--dataset", required=True, help=IMAGE_DATASET_HELP)
     evaluator.add_argument("--num-real", type=positive_int, default=None, help="cap the real test images")
     evaluator.add_argument("--seed", type=non_negative_int, default=0, help="seeds the subsets (default: %(default)s)")
     evaluator.add_argument("--cache-dir", default=None,
@@ -303,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit with status 2
-    handlers = {"doctor": doctor, "train": train, "sample": sample, "student": student,
+    handlers = {"doctor": doctor, "train": train, "sample": sample, "score": score, "student": student,
                 "evaluate": evaluate}
     try:
         from genai_tf import config
@@ -312,9 +375,11 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from genai_tf import text_commands
+
     try:
         return handlers[args.command](args)
-    except UsageError as error:
+    except (UsageError, text_commands.TextUsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (ValueError, OSError, FloatingPointError, RuntimeError) as error:

@@ -287,3 +287,34 @@ def score_from_noise(predicted_noise, alpha_bar):
     """Implements Eq. (DM.10) of notebooks/07_diffusion.ipynb: ∇_x log p_t(x) ≈ -ε_θ(x, t) / √(1-ᾱ_t)."""
     predicted_noise = ops.convert_to_tensor(predicted_noise, dtype="float32")
     return -predicted_noise / ops.sqrt(1.0 - _per_example(alpha_bar, predicted_noise))
+
+
+# --- autoregressive text (notebook 08) ---------------------------------------------------------
+# Targets are character ids, shape (batch, length); logits are unnormalised log-probabilities over
+# the V characters of the vocabulary, shape (batch, length, V). Cross-entropies are in nats.
+
+
+def char_cross_entropy(targets, logits):
+    """Implements Eq. (AR.2) of notebooks/08_autoregressive_text.ipynb: per sequence, the mean over positions of -log softmax(logits)[target], in nats.
+
+    Teacher forcing: position t's logits predict ``targets[:, t]``, the character after the
+    inputs up to t. The result has shape ``(batch,)``; its mean over a batch is the nats per
+    character that maximum likelihood minimises.
+    """
+    targets = ops.cast(ops.convert_to_tensor(targets), "int32")
+    logits = ops.convert_to_tensor(logits, dtype="float32")
+    log_probs = ops.log_softmax(logits, axis=-1)
+    chosen = ops.take_along_axis(log_probs, ops.expand_dims(targets, -1), axis=-1)[..., 0]
+    return -ops.mean(chosen, axis=-1)
+
+
+def bits_per_char(nats):
+    """Implements Eq. (AR.3) of notebooks/08_autoregressive_text.ipynb: bits/char = nats/char / ln 2."""
+    return nats / math.log(2.0)
+
+
+def perplexity(nats):
+    """Implements Eq. (AR.3) of notebooks/08_autoregressive_text.ipynb: perplexity = exp(nats/char)."""
+    if isinstance(nats, (int, float, np.floating, np.ndarray)):
+        return np.exp(nats)
+    return ops.exp(nats)

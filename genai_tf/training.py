@@ -74,6 +74,10 @@ def settings(family, dataset, *, epochs=None, steps=None, seconds=None, clock="w
              latent_dim=None) -> dict:
     """The settings that define a run; a resumed run must have the same ones."""
     chosen = registry.family(family) if isinstance(family, str) else family
+    _check_data_kind(chosen, dataset)
+    if chosen.text:
+        return {"family": chosen.name, **dataset.settings_fields(), "seed": int(seed), "epochs": epochs,
+                "steps": steps, "seconds": seconds, "clock": clock}
     return {
         "family": chosen.name, "dataset": dataset.name, "image_shape": list(dataset.image_shape),
         "num_train": int(len(dataset.arrays["train"][0])), "batch_size": int(dataset.batch_size),
@@ -81,6 +85,22 @@ def settings(family, dataset, *, epochs=None, steps=None, seconds=None, clock="w
         "latent_dim": int(latent_dim or chosen.latent_dim), "epochs": epochs, "steps": steps,
         "seconds": seconds, "clock": clock,
     }
+
+
+def _check_data_kind(family, dataset) -> None:
+    """A text family needs a ``text.TextData``; an image family an ``ImageData``."""
+    is_text = hasattr(dataset, "vocabulary")
+    if family.text and not is_text:
+        raise ValueError(f"{family.name} models text, but {dataset.name!r} is an image dataset; load text with "
+                         f"genai_tf.text.load_text_dataset (e.g. 'pydoc_topics' or a .txt file).")
+    if is_text and not family.text:
+        raise ValueError(f"{family.name} models images, but {dataset.name!r} is text; train a text family "
+                         f"(ngram, char_mlp, lstm, transformer) on it, or load images with genai_tf.data.load_dataset.")
+
+
+def model_input(family, dataset):
+    """What ``family.build`` takes first: the image shape, or a text family's ``TextSpec``."""
+    return dataset.spec if family.text else dataset.image_shape
 
 
 def _check_stop(epochs, steps, seconds, clock):
@@ -107,7 +127,10 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
 
     Args:
         family: e.g. ``"vae"``; its recipe builds and compiles the model.
-        dataset: an :class:`genai_tf.data.ImageData` loaded with the family's ``binarize``.
+        dataset: an :class:`genai_tf.data.ImageData` loaded with the family's ``binarize``, or for a
+            text family a :class:`genai_tf.text.TextData` with the family's ``context``. A counted
+            family (the n-gram) is counted once on the training blocks; the stop arguments are
+            then only checked.
         epochs / steps: train for this many passes over the data, or optimizer steps (quick
             modes use ``steps``: the same work on any machine).
         seconds, clock: a time budget (``"wall"`` or ``"cpu"`` seconds, see
@@ -147,9 +170,11 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
         state = resume.load_state(output, run_settings)
         (output / resume.FOLDER).mkdir(exist_ok=True)
 
+    if chosen.counted:
+        return _count(chosen, dataset, run_settings, seed, output)
     if state is None:
         keras.utils.set_random_seed(seed)  # initial weights, for an unbroken run to compare with
-        model = chosen.build(dataset.image_shape, run_settings["latent_dim"], seed)
+        model = chosen.build(model_input(chosen, dataset), run_settings.get("latent_dim", 0), seed)
         start_step, history, log_dir = 0, {}, None
     else:
         model = resume.load_model(output / resume.FOLDER / state["checkpoint"])
@@ -165,11 +190,12 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
         if log_dir is None:
             root = log_root if log_root is not None else (output / "logs" if output is not None else None)
             standard, log_dir = course_callbacks.training_callbacks(
-                log, chosen.name, root=root,
+                log, chosen.name, root=root, num_samples=0 if chosen.text else 64,  # no image grid for text
                 sample_images=dataset.images("validation")[:16] if chosen.reconstructs else None)
         else:
             standard = course_callbacks.standard_callbacks(
-                log_dir, sample_images=dataset.images("validation")[:16] if chosen.reconstructs else None)
+                log_dir, num_samples=0 if chosen.text else 64,
+                sample_images=dataset.images("validation")[:16] if chosen.reconstructs else None)
         fit_callbacks += standard
     else:
         fit_callbacks.append(course_callbacks.NaNGuard())
@@ -233,6 +259,26 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
         summary = {"settings": run_settings, "complete": True, "steps": step, "epochs": run.epochs,
                    "wall_seconds": wall, "cpu_seconds": cpu, "history": history,
                    "log_dir": None if log_dir is None else str(log_dir)}
+        resume.atomic_write_text(output / SUMMARY_FILE, json.dumps(summary, indent=1))
+        shutil.rmtree(output / resume.FOLDER, ignore_errors=True)
+    return run
+
+
+def _count(family, dataset, run_settings, seed, output) -> TrainingRun:
+    """A counted family (the n-gram): one exact pass over the training blocks, then saved."""
+    clock = course_callbacks.TimeBudget(math.inf)
+    clock.on_train_begin()
+    model = family.build(model_input(family, dataset), 0, seed)
+    model.count(dataset.ids("train"))
+    clock.on_train_end()
+    wall, cpu = clock.wall_seconds, clock.cpu_seconds
+    run = TrainingRun(model=model, family=family.name, history={}, steps=0, steps_per_epoch=dataset.steps_per_epoch,
+                      wall_seconds=wall, cpu_seconds=cpu, log_dir=None, output=output, resumed_at=None,
+                      already_complete=False, epoch_wall_seconds=[], epoch_cpu_seconds=[])
+    if output is not None:
+        resume.atomic_save_model(model, output / MODEL_FILE)
+        summary = {"settings": run_settings, "complete": True, "steps": 0, "epochs": 0.0, "counted": True,
+                   "wall_seconds": wall, "cpu_seconds": cpu, "history": {}, "log_dir": None}
         resume.atomic_write_text(output / SUMMARY_FILE, json.dumps(summary, indent=1))
         shutil.rmtree(output / resume.FOLDER, ignore_errors=True)
     return run

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from genai_tf import cli, data, losses, samplers, training
+from genai_tf import cli, data, losses, samplers
 from genai_tf.models import diffusion, registry
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")

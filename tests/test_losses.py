@@ -338,3 +338,45 @@ def test_iwae_rises_with_k_towards_log_evidence(rng):
     assert elbo_value < bounds[10] < bounds[100] < bounds[1000] <= log_evidence + 1e-3
     assert log_evidence - bounds[1000] < 0.01
     assert log_evidence - elbo_value > 0.2  # the test is not trivially satisfied
+
+
+# --- autoregressive text (notebook 08): Eqs. (AR.2) and (AR.3) -----------------------------------
+
+
+def numpy_char_cross_entropy(targets, logits):
+    """Per sequence: mean over positions of log Σ_j exp(l_j) - l_target, the log-sum-exp by hand."""
+    logits = np.asarray(logits, dtype="float64")
+    peak = logits.max(axis=-1, keepdims=True)
+    log_normaliser = peak[..., 0] + np.log(np.exp(logits - peak).sum(axis=-1))
+    chosen = np.take_along_axis(logits, np.asarray(targets)[..., None], axis=-1)[..., 0]
+    return (log_normaliser - chosen).mean(axis=-1)
+
+
+def test_char_cross_entropy_matches_numpy(rng):
+    logits = rng.normal(scale=3.0, size=(4, 6, 9)).astype("float32")
+    targets = rng.integers(0, 9, size=(4, 6)).astype("int32")
+    result = as_numpy(losses.char_cross_entropy(targets, logits))
+    assert result.shape == (4,)
+    np.testing.assert_allclose(result, numpy_char_cross_entropy(targets, logits), rtol=1e-5)
+    # a sure prediction of the right character costs ~0 nats; of a wrong one, a lot
+    sure = np.full((1, 3, 9), -30.0, "float32")
+    sure[0, np.arange(3), [1, 2, 3]] = 30.0
+    assert float(losses.char_cross_entropy([[1, 2, 3]], sure)[0]) < 1e-6
+    assert float(losses.char_cross_entropy([[0, 0, 0]], sure)[0]) > 50.0
+
+
+@pytest.mark.parametrize("size", [2, 27, 65])
+def test_a_uniform_model_scores_log_v_nats_and_log2_v_bits(size, rng):
+    targets = rng.integers(0, size, size=(3, 10))
+    nats = as_numpy(losses.char_cross_entropy(targets, np.full((3, 10, size), 1.7, "float32")))
+    np.testing.assert_allclose(nats, math.log(size), rtol=1e-6)
+    np.testing.assert_allclose(as_numpy(losses.bits_per_char(nats)), math.log2(size), rtol=1e-6)
+    np.testing.assert_allclose(as_numpy(losses.perplexity(nats)), size, rtol=1e-5)
+
+
+def test_bits_and_perplexity_match_their_definitions(rng):
+    nats = rng.uniform(0.5, 4.0, size=7)
+    np.testing.assert_allclose(losses.bits_per_char(nats), nats / np.log(2.0))
+    np.testing.assert_allclose(losses.perplexity(nats), np.exp(nats))
+    np.testing.assert_allclose(as_numpy(losses.perplexity(tf.constant(nats, tf.float32))), np.exp(nats), rtol=1e-6)
+    assert losses.bits_per_char(1.0) == pytest.approx(1.4426950408889634)

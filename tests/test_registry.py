@@ -48,8 +48,12 @@ def test_unknown_family_lists_the_families_and_suggests_one():
 
 
 def test_a_family_with_a_bad_declaration_is_refused():
-    with pytest.raises(ValueError, match="data='text'"):
-        registry.Family("x", build=None, model_class=object, latent_dim=2, description="", data="text")
+    with pytest.raises(ValueError, match="data='audio'"):
+        registry.Family("x", build=None, model_class=object, latent_dim=2, description="", data="audio")
+    with pytest.raises(ValueError, match="declares its context"):
+        registry.Family("x", build=None, model_class=object, latent_dim=0, description="", data="text")
+    with pytest.raises(ValueError, match="only text families are counted"):
+        registry.Family("x", build=None, model_class=object, latent_dim=2, description="", counted=True)
     with pytest.raises(ValueError, match="decay_start=1.0"):
         registry.Family("x", build=None, model_class=object, latent_dim=2, description="", decay_start=1.0)
 
@@ -77,8 +81,12 @@ def _sample(family, model, seed):
     return np.asarray(family.sample(model, 6, seed=seed, labels=labels))
 
 
-@pytest.mark.parametrize("name", registry.names())
-def test_every_family_trains_saves_loads_and_samples(name, tmp_path):
+IMAGE_FAMILIES = [name for name in registry.names() if not registry.family(name).text]
+TEXT_FAMILIES = [name for name in registry.names() if registry.family(name).text]
+
+
+@pytest.mark.parametrize("name", IMAGE_FAMILIES)
+def test_every_image_family_trains_saves_loads_and_samples(name, tmp_path):
     family = registry.family(name)
     digits = data.load_dataset("digits", batch_size=32, limit=64, seed=0, binarize=family.binarize)
     latent_dim = 3 if family.latent_dim else None  # diffusion has no separate latent
@@ -115,3 +123,45 @@ def test_every_family_trains_saves_loads_and_samples(name, tmp_path):
     if family.generates and not family.conditional:
         with pytest.raises(ValueError, match="not conditional"):
             family.sample(model, 2, labels=[0, 1])
+
+
+@pytest.fixture(scope="module")
+def corpus_text():
+    from genai_tf import text
+
+    return text.load_text("pydoc_topics")[1][:30_000]
+
+
+@pytest.mark.parametrize("name", TEXT_FAMILIES)
+def test_every_text_family_trains_saves_loads_scores_and_samples(name, tmp_path, corpus_text):
+    from genai_tf import text
+
+    family = registry.family(name)
+    path = tmp_path / "corpus.txt"
+    path.write_text(corpus_text, encoding="utf-8")
+    corpus = text.load_text_dataset(str(path), context=family.context, batch_size=8, seed=0)
+    with pytest.raises(ValueError, match="models text"):
+        training.train(family, data.load_dataset("digits", limit=16), steps=1, log=None)
+    run = training.train(family, corpus, steps=2, seed=0, output=tmp_path / name, log=None)
+    model = run.model
+    assert type(model) is family.model_class and run.steps == (0 if family.counted else 2)
+    assert model.vocabulary == corpus.vocabulary and 1 <= model.context <= family.context
+    loaded = keras.models.load_model(tmp_path / name / training.MODEL_FILE)
+    assert type(loaded) is family.model_class and loaded.vocabulary == corpus.vocabulary
+
+    held_out = corpus.ids("test")
+    scores = model.score(held_out)
+    assert scores["characters"] == sum(len(block) - 1 for block in held_out)
+    assert scores["bits_per_char"] == pytest.approx(scores["nats_per_char"] / np.log(2))
+    assert 0 < scores["nats_per_char"] < np.inf
+    if family.counted:  # counting is exact: far better than the uniform log V at once
+        assert scores["nats_per_char"] < 0.75 * np.log(corpus.vocabulary.size)
+    assert loaded.score(held_out)["nats_per_char"] == pytest.approx(scores["nats_per_char"], rel=1e-5)
+
+    prompt = corpus_text[:20]
+    sample = model.generate(prompt, 30, seed=3)
+    assert isinstance(sample, str) and len(sample) == 30 and not corpus.vocabulary.unknown(sample)
+    assert model.generate(prompt, 30, seed=3) == sample == loaded.generate(prompt, 30, seed=3)
+    assert {model.generate(prompt, 30, seed=s) for s in range(4, 8)} != {sample}
+    with pytest.raises(ValueError, match="generates text"):
+        family.sample(model, 2)

@@ -186,3 +186,18 @@ def test_a_kill_while_saving_leaves_the_previous_checkpoint(tmp_path, monkeypatc
     assert state["step"] == 1 and state["checkpoint"] == "checkpoint-1.keras"
     resumed = training.train("autoencoder", digits, steps=4, output=tmp_path, log=None, checkpoint_steps=1)
     assert resumed.resumed_at == 1 and resumed.steps == 4
+
+
+def test_a_text_family_trains_with_tensorboard_logs_and_no_image_grid(tmp_path):
+    import dataclasses
+
+    from genai_tf import text
+    from genai_tf.models import char_mlp
+
+    dataset = text.load_text_dataset("pydoc_topics", context=16, batch_size=4, limit=20_000)
+    small = dataclasses.replace(registry.family("char_mlp"), context=16,
+                                build=lambda spec, latent_dim, seed: char_mlp.build_char_mlp(spec, context=4, hidden=16))
+    # an image-sample grid would call model.generate(64, seed=...), which a text model does not take
+    run = training.train(small, dataset, steps=3, log="test", log_root=tmp_path / "runs", validation=False)
+    assert run.steps == 3 and run.log_dir is not None
+    assert any((run.log_dir / "train").rglob("events.out.tfevents*"))  # the loss went to TensorBoard

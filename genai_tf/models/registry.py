@@ -28,11 +28,17 @@ FAMILY_MODULES: dict[str, str] = {
     "cvae": "cvae",
     "vaegan": "vaegan",
     "diffusion": "diffusion",
+    "ngram": "ngram",
+    "char_mlp": "char_mlp",
+    "lstm": "recurrent",
+    "transformer": "transformer",
 }
 
 # What a family trains on. "images": (images, labels) batches, the labels unused;
-# "labelled_images": the labels condition the model, and generate() takes labels.
-DATA_KINDS = ("images", "labelled_images")
+# "labelled_images": the labels condition the model, and generate() takes labels;
+# "text": a genai_tf.text.TextData, (inputs, targets) windows of character ids; build() gets its
+# TextSpec (vocabulary and context) where image families get the image shape.
+DATA_KINDS = ("images", "labelled_images", "text")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +46,11 @@ class Family:
     """How one model family is built, trained by default, fed and sampled.
 
     ``build(image_shape, latent_dim, seed)`` returns the model compiled with the recipe's
-    optimisers. ``decay_start`` (a share of training in [0, 1)) adds a ``decay_shape`` decay
+    optimisers (a text family's gets a ``genai_tf.text.TextSpec`` instead of an image shape).
+    A ``counted`` family is estimated by counting, not by gradient steps: training calls its
+    model's ``count(blocks)`` once on the training text.
+
+    ``decay_start`` (a share of training in [0, 1)) adds a ``decay_shape`` decay
     ("linear" or "cosine") of every learning rate to ``decay_final_fraction`` of it over the rest
     of training (``callbacks.LearningRateDecay``); ``None`` keeps the rates constant.
     """
@@ -58,12 +68,23 @@ class Family:
     decay_start: float | None = None
     decay_shape: str = "linear"
     decay_final_fraction: float = 0.0
+    counted: bool = False  # estimated by model.count(train blocks), not by fit (the n-gram)
+    context: int = 0  # text families: the characters one training window holds (the MLP sees fewer)
 
     def __post_init__(self):
         if self.data not in DATA_KINDS:
             raise ValueError(f"Family {self.name!r}: data={self.data!r}; use one of {DATA_KINDS}.")
+        if self.data == "text" and self.context < 1:
+            raise ValueError(f"Family {self.name!r}: a text family declares its context (characters per window).")
+        if self.counted and self.data != "text":
+            raise ValueError(f"Family {self.name!r}: only text families are counted (data={self.data!r}).")
         if self.decay_start is not None and not 0.0 <= self.decay_start < 1.0:
             raise ValueError(f"Family {self.name!r}: decay_start={self.decay_start} is not in [0, 1).")
+
+    @property
+    def text(self) -> bool:
+        """Whether the family models text (characters), not images."""
+        return self.data == "text"
 
     @property
     def conditional(self) -> bool:
@@ -72,6 +93,8 @@ class Family:
 
     def sample(self, model, num_samples, seed=None, labels=None):
         """``num_samples`` images in [0, 1] from ``model``; ``labels`` for conditional families."""
+        if self.text:
+            raise ValueError(f"{self.name} generates text: call model.generate(prompt, length, ...).")
         if not self.generates:
             raise ValueError(f"{self.name} does not generate images (it only reconstructs); sample from "
                              f"one of {[name for name, f in families().items() if f.generates]}.")
