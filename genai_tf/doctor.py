@@ -41,7 +41,8 @@ def environment_report() -> dict:
     Returns a dict with the keys ``genai_tf``, ``python``, ``tensorflow``, ``keras``,
     ``tensorflow_datasets``, ``numpy`` (version strings), ``profile``, ``devices`` (a list
     like ``["CPU:0", "GPU:0"]``), ``gpu`` (True when TensorFlow sees a GPU), ``datasets``
-    (``{name: (available_offline, how)}`` for every name in ``genai_tf.data.DATASETS``) and
+    (``{name: (available_offline, how)}`` for every name in ``genai_tf.data.DATASETS``),
+    ``text_corpora`` (the same for ``genai_tf.text.TEXT_CORPORA``) and
     ``problems`` (a list of versions that are too old; empty when all is well).
     """
     import keras
@@ -50,7 +51,7 @@ def environment_report() -> dict:
     import tensorflow_datasets as tfds
 
     import genai_tf
-    from genai_tf import config, data
+    from genai_tf import config, data, text, text_sources
 
     devices = tf.config.list_physical_devices()
     report = {
@@ -64,6 +65,7 @@ def environment_report() -> dict:
         "devices": [f"{d.device_type}:{d.name.split(':')[-1]}" for d in devices],
         "gpu": any(d.device_type == "GPU" for d in devices),
         "datasets": {name: data.available_offline(name) for name in data.DATASETS},
+        "text_corpora": {name: text_sources.available_offline(name) for name in text.TEXT_CORPORA},
     }
     report["problems"] = version_problems(report)
     return report
@@ -81,6 +83,9 @@ def format_report(report: dict) -> str:
     lines.append("datasets available offline:")
     for name, (ok, how) in report["datasets"].items():
         lines.append(f"  [{'x' if ok else ' '}] {name:<14} {how}")
+    lines.append("text corpora available offline:")
+    for name, (ok, how) in report.get("text_corpora", {}).items():
+        lines.append(f"  [{'x' if ok else ' '}] {name:<16} {how}")
     lines.extend(f"problem: {problem}" for problem in report["problems"])
     return "\n".join(lines)
 

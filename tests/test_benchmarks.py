@@ -71,3 +71,25 @@ def test_diffusion_quick_run_writes_its_tables(tmp_path):
         share = float(line.split("|")[3].strip().rstrip("%")) / 100
         assert 0.0 <= share <= 1.0
     assert text.count("not judged (quick run)") == 3  # cFID vs DCGAN, guided accuracy, sampling time
+
+
+@pytest.mark.slow
+def test_text_quick_run_scores_every_step_on_the_same_text(tmp_path):
+    from benchmarks import text as text_benchmark
+    output = tmp_path / "results_text.md"
+    assert text_benchmark.main(["--quick", "--output", str(output)]) == 0
+    report = output.read_text()
+    assert report.startswith("# Text benchmark (quick check, not a result)")
+    scores = {}
+    for model in ("unigram (counted)", "5-gram, add-k (k = 0.03)", "7-gram, Kneser–Ney (family ngram)",
+                  "char_mlp (context 128)", "lstm (context 128)", "transformer (context 256)"):
+        cells = table_rows(report, model)[0]  # the results table (the networks are in the speed table too)
+        values = numbers(cells[1:])
+        assert values and all(math.isfinite(value) for value in values), (model, cells)
+        validation, test_nats, test_bits = (float(cell) for cell in cells[5:8])
+        assert test_bits == pytest.approx(test_nats / math.log(2), abs=2e-3)
+        scores[model] = test_nats
+    assert scores["7-gram, Kneser–Ney (family ngram)"] < scores["unigram (counted)"]  # counting is exact
+    speeds = [line for line in report.splitlines() if line.startswith("| transformer (context 256) | 256 +")]
+    assert len(speeds) == 1 and speeds[0].rstrip(" |").endswith("×")
+    assert report.count("not judged (quick run)") == 3

@@ -105,9 +105,9 @@ def test_train_offline_without_data_says_how_to_fix_it(tmp_path, monkeypatch, ca
 
 def test_unknown_family_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["train", "transformer", "--output", str(tmp_path)])
+        cli.main(["train", "stylegan", "--output", str(tmp_path)])
     assert exit_info.value.code == 2
-    assert "invalid choice: 'transformer'" in capsys.readouterr().err
+    assert "invalid choice: 'stylegan'" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -115,6 +115,7 @@ def test_doctor_passes_on_this_machine(capsys):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "tensorflow" in out and "digits" in out
+    assert "[x] pydoc_topics" in out  # the bundled text corpus
     assert "doctor: all checks passed" in out
 
 
