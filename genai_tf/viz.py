@@ -360,3 +360,51 @@ def line_panels(panels, title=None, size=(4.6, 3.4)) -> Figure:
         figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def attention_maps(weights, tokens, row_labels=None, title=None, size=2.4) -> Figure:
+    """Attention weights as heat maps, one panel per (row, head): ``weights`` is ``(rows, heads, L, L)``
+    (e.g. two layers' heads), rows are queries, columns keys; ``tokens`` labels the L positions
+    (a string of characters; a space shows as ␣, a newline as ↵)."""
+    weights = np.asarray(weights, dtype="float32")
+    if weights.ndim != 4 or weights.shape[-1] != weights.shape[-2]:
+        raise ValueError(f"weights must be (rows, heads, L, L); got shape {weights.shape}.")
+    rows, heads, length = weights.shape[0], weights.shape[1], weights.shape[-1]
+    labels = [{" ": "␣", "\n": "↵", "\t": "⇥"}.get(c, c) for c in tokens][:length]
+    figure = Figure(figsize=(size * heads, (size + 0.4) * rows + (0.4 if title else 0.0)))
+    axes = figure.subplots(rows, heads, squeeze=False)
+    for row in range(rows):
+        for head in range(heads):
+            axis = axes[row, head]
+            axis.imshow(weights[row, head], cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+            ticks = np.arange(length) if len(labels) == length and length <= 48 else []
+            axis.set_xticks(ticks, [labels[i] for i in ticks], fontsize=5, family="monospace")
+            axis.set_yticks(ticks, [labels[i] for i in ticks] if head == 0 else [], fontsize=5, family="monospace")
+            axis.set_title(f"{row_labels[row] + ', ' if row_labels else ''}head {head + 1}", fontsize="small")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def score_vs_cost(points, xlabel, ylabel, title=None, logx=True, reference=None, reference_label=None) -> Figure:
+    """One labelled marker per model: ``points`` maps a name to ``(cost, score)`` (e.g. CPU seconds and
+    bits/char); ``reference`` draws a dashed horizontal line (e.g. a uniform model's log₂ V)."""
+    figure = Figure(figsize=(6.4, 4.2))
+    axis = figure.add_subplot()
+    for name, (x, y) in points.items():
+        axis.scatter([x], [y], s=36, zorder=3)
+        axis.annotate(name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize="small")
+    if reference is not None:
+        axis.axhline(reference, color="grey", linestyle="--", linewidth=1, label=reference_label)
+        if reference_label:
+            axis.legend(fontsize="small")
+    if logx:
+        axis.set_xscale("log")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.grid(True, alpha=0.3)
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return figure

@@ -1,10 +1,10 @@
 """`genai-tf train/sample/score` for the text families, as a fresh install runs them."""
 
 import json
+from pydoc_data.topics import topics
 
 import numpy as np
 import pytest
-from pydoc_data.topics import topics
 
 from tests.test_cli import run_cli
 

@@ -139,3 +139,22 @@ def test_line_panels_side_by_side_with_their_own_scales():
     assert left.get_xscale() == "log" and left.get_yscale() == "linear" and right.get_yscale() == "log"
     np.testing.assert_allclose(right.lines[0].get_xdata(), [0.5, 1.0])   # a series with its own x
     assert right.get_title() == "time" and figure.get_suptitle() == "two panels"
+
+
+def test_attention_maps_one_panel_per_row_and_head_with_character_ticks():
+    weights = np.random.default_rng(0).dirichlet(np.ones(5), size=(2, 3, 5))  # (rows, heads, L, L)
+    figure = viz.attention_maps(weights, "a b\nc", row_labels=["layer 1", "layer 4"], title="maps")
+    assert isinstance(figure, Figure) and len(figure.axes) == 6
+    np.testing.assert_allclose(shown(figure.axes[4]), weights[1, 1], rtol=1e-6)
+    assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == ["a", "␣", "b", "↵", "c"]
+    assert figure.axes[5].get_title() == "layer 4, head 3"
+    with pytest.raises(ValueError, match="rows, heads, L, L"):
+        viz.attention_maps(weights[0], "abcde")
+
+
+def test_score_vs_cost_one_labelled_point_per_model_on_a_log_axis():
+    figure = viz.score_vs_cost({"unigram": (0.1, 4.9), "transformer": (2400.0, 2.1)}, "CPU s", "bits/char",
+                               reference=6.4, reference_label="uniform")
+    axis = figure.axes[0]
+    assert axis.get_xscale() == "log" and [text.get_text() for text in axis.texts] == ["unigram", "transformer"]
+    assert [tuple(c.get_offsets()[0]) for c in axis.collections] == [(0.1, 4.9), (2400.0, 2.1)]

@@ -1,0 +1,233 @@
+"""Self-checks for the exercises of notebook 08 (autoregressive text).
+
+Each check calls the learner's function on cases with a known answer and returns a
+:class:`genai_tf.checks.CheckResult` (truthy only on a pass). When the answer is wrong, the
+check also compares it with the usual wrong answers (forgetting ln 2, masking the diagonal,
+keeping the character that crosses p out, not renormalising, ...) and names the one it
+matches, so the hint says what went wrong rather than only that something did.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from genai_tf.checks import CheckResult, _numpy, _rng
+
+NEGATIVE = -1e8  # a returned value at or below this counts as -inf (a "masked" logit)
+
+
+def _outputs(function, cases):
+    """The learner's outputs for ``cases`` as float64 arrays, or a failing CheckResult's message."""
+    outputs = []
+    for case in cases:
+        try:
+            outputs.append(_numpy(function(*case)))
+        except NotImplementedError:
+            return None, "not implemented yet: replace the `raise NotImplementedError`."
+        except Exception as error:  # show the learner's error, not a traceback from here
+            return None, f"raised {type(error).__name__}: {error}."
+    return outputs, None
+
+
+def _same(got, want, rtol, atol) -> bool:
+    return got.shape == want.shape and np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _check(name, function, cases, expected, mistakes, hint, rtol=1e-5, atol=1e-6, clean=None, shape_hint=None):
+    """Compare ``function(*case)`` with ``expected``; on a mismatch, name the matching mistake.
+
+    ``mistakes`` maps a description of a typical error to what that error returns on each case;
+    ``clean`` (optional) maps the learner's raw output to the compared form (e.g. -1e9 → -inf).
+    """
+    outputs, error = _outputs(function, cases)
+    if error:
+        return CheckResult(name, False, error if error.startswith("not implemented") else f"{error} Hint: {hint}")
+    if clean is not None:
+        outputs = [clean(output) for output in outputs]
+    wrong = [index for index, (got, want) in enumerate(zip(outputs, expected)) if not _same(got, want, rtol, atol)]
+    if not wrong:
+        return CheckResult(name, True, f"all {len(cases)} cases match.")
+    for description, answers in mistakes.items():
+        if all(_same(got, np.asarray(answer, "float64"), rtol, atol) for got, answer in zip(outputs, answers)):
+            return CheckResult(name, False, f"this looks like {description}. Hint: {hint}")
+    index = wrong[0]
+    got, want = outputs[index], np.asarray(expected[index], "float64")
+    if got.shape != want.shape:
+        return CheckResult(name, False, f"case {index}: returned shape {got.shape}, expected {want.shape} "
+                                        f"({shape_hint or 'see the docstring'}).")
+    return CheckResult(name, False, f"case {index}: got {np.round(got, 4)}, expected {np.round(want, 4)}. Hint: {hint}")
+
+
+# --- Eq. (AR.3): bits per character and perplexity ------------------------------------------
+
+
+def bits_per_char(function) -> CheckResult:
+    """Check ``function(nats_per_char) -> bits_per_char`` (a float or an array of them), Eq. (AR.3)."""
+    cases = [(1.0,), (np.array([0.25, 1.386, 2.3, 4.5]),)]
+    nats = [np.asarray(case[0], "float64") for case in cases]
+    mistakes = {"the nats themselves (a bit is ln 2 nats: divide by ln 2)": nats,
+                "multiplying by ln 2 instead of dividing": [n * math.log(2) for n in nats],
+                "dividing by ln 10 (log10 gives decimal digits, not bits)": [n / math.log(10) for n in nats],
+                "log2 of the nats (convert the unit, do not take another log)":
+                    [np.log2(n) for n in nats]}
+    return _check("bits_per_char", function, cases, [n / math.log(2) for n in nats], mistakes,
+                  "bits/char = nats/char / ln 2 (log₂ x = ln x / ln 2), so each number grows by 1/ln 2 ≈ 1.443.",
+                  shape_hint="one value per value of nats")
+
+
+def perplexity(function) -> CheckResult:
+    """Check ``function(position_nats (N,)) -> perplexity`` (a float): exp of the mean nats, Eq. (AR.3)."""
+    rng = _rng(81)
+    cases = [(np.array([0.1, 0.2, 3.0, 0.7]),), (rng.exponential(1.4, size=50),), (np.full(6, math.log(65.0)),)]
+    values = [case[0] for case in cases]
+    mistakes = {"the mean of exp(nats) (exponentiate the mean, not each position: a few surprising "
+                "characters must not dominate)": [np.mean(np.exp(v)) for v in values],
+                "exp of the summed nats (average over the characters first)": [np.exp(np.sum(v)) for v in values],
+                "2 to the mean nats (2^x goes with bits; with nats use e^x)": [2.0 ** np.mean(v) for v in values],
+                "the mean nats, not yet exponentiated": [np.mean(v) for v in values]}
+    return _check("perplexity", function, cases, [np.exp(np.mean(v)) for v in values], mistakes,
+                  "perplexity = exp(mean over characters of −ln p) = 2^(bits/char): a uniform choice among "
+                  "65 characters has perplexity 65.", rtol=1e-6, shape_hint="one number for the whole text")
+
+
+# --- Eq. (AR.5): the causal mask and attention ----------------------------------------------
+
+
+def _allowed(mask) -> np.ndarray:
+    """A learner's mask as a boolean "may attend" matrix: boolean as is, additive 0 / -inf by value."""
+    mask = np.asarray(mask)
+    if mask.dtype == bool:
+        return mask
+    mask = mask.astype("float64")
+    if np.all(np.isin(mask, (0.0, 1.0))) and np.any(mask == 1.0):
+        raise ValueError("a float mask here is additive (0 where a query may look, -inf where it may not); "
+                         "this one holds 0s and 1s: return a boolean array or an additive one")
+    return mask > NEGATIVE
+
+
+def causal_mask(function) -> CheckResult:
+    """Check ``function(length) -> (length, length)`` mask: query i may look at keys j ≤ i.
+
+    The mask may be boolean (True where attention is allowed) or additive (0 allowed, -inf not).
+    """
+    lengths = (1, 4, 7)
+    expected = [np.tril(np.ones((n, n))) for n in lengths]
+    mistakes = {"masking the diagonal too (off by one: position i must see itself, j ≤ i, not j < i)":
+                    [np.tril(np.ones((n, n)), -1) for n in lengths],
+                "the mask transposed (it lets each position see the future, j ≥ i, and not the past)":
+                    [np.triu(np.ones((n, n))) for n in lengths],
+                "the complement (True, or 0, where attention is NOT allowed)":
+                    [1.0 - np.tril(np.ones((n, n))) for n in lengths]}
+    return _check("causal_mask", lambda n: _allowed(function(n)).astype("float64"), [(n,) for n in lengths],
+                  expected, mistakes,
+                  "row i is the query at position i and column j a key: allowed where j ≤ i, i.e. the lower "
+                  "triangle including the diagonal (np.tril).", shape_hint="(length, length)")
+
+
+def _softmax(x, axis=-1):
+    x = x - np.max(x, axis=axis, keepdims=True)
+    weights = np.exp(x)
+    return weights / weights.sum(axis=axis, keepdims=True)
+
+
+def _attention(q, k, v, allowed, scale, axis=-1, mask_after=False):
+    scores = q @ np.swapaxes(k, -1, -2) * scale
+    if allowed is not None and not mask_after:
+        scores = np.where(allowed, scores, -np.inf)
+    weights = _softmax(scores, axis=axis)
+    if allowed is not None and mask_after:
+        weights = np.where(allowed, weights, 0.0)
+    return weights @ v
+
+
+def attention(function) -> CheckResult:
+    """Check ``function(q (B, Lq, d), k (B, Lk, d), v (B, Lk, dv), allowed) -> (B, Lq, dv)``, Eq. (AR.5).
+
+    ``allowed`` is a boolean ``(Lq, Lk)`` matrix (True where query i may look at key j) or None.
+    """
+    rng = _rng(85)
+    cases = []
+    for batch, length, d, dv, masked in ((2, 5, 16, 3, True), (1, 4, 64, 2, False), (3, 6, 8, 8, True)):
+        q, k = (rng.normal(size=(batch, length, d)) for _ in range(2))
+        cases.append((q, k, rng.normal(size=(batch, length, dv)),
+                      np.tril(np.ones((length, length), bool)) if masked else None))
+    expected = [_attention(q, k, v, m, 1 / math.sqrt(q.shape[-1])) for q, k, v, m in cases]
+    mistakes = {"no scaling (divide the scores by √d)": [_attention(q, k, v, m, 1.0) for q, k, v, m in cases],
+                "dividing by d instead of √d": [_attention(q, k, v, m, 1 / q.shape[-1]) for q, k, v, m in cases],
+                "a softmax over the queries (axis −2); each query's weights over the keys must sum to 1":
+                    [_attention(q, k, v, m, 1 / math.sqrt(q.shape[-1]), axis=-2) for q, k, v, m in cases],
+                "masking after the softmax (set the masked scores to −inf before it, so the allowed weights "
+                "still sum to 1)":
+                    [_attention(q, k, v, m, 1 / math.sqrt(q.shape[-1]), mask_after=True) for q, k, v, m in cases]}
+    return _check("attention", function, cases, expected, mistakes,
+                  "softmax(q kᵀ / √d + M) v with M = −inf where allowed is False, softmax over the keys (last "
+                  "axis).", rtol=1e-5, atol=1e-6, shape_hint="(batch, queries, dv)")
+
+
+# --- Eqs. (AR.8)-(AR.9): top-k and top-p ----------------------------------------------------
+
+
+def _masked(output) -> np.ndarray:
+    return np.where(output <= NEGATIVE, -np.inf, output)
+
+
+def _top_k(logits, k, largest=True):
+    order = np.argsort(logits if not largest else -logits, axis=-1, kind="stable")[..., :k]
+    keep = np.zeros(logits.shape, bool)
+    np.put_along_axis(keep, order, True, axis=-1)
+    return np.where(keep, logits, -np.inf)
+
+
+def top_k_filter(function) -> CheckResult:
+    """Check ``function(logits (..., V), k) -> logits`` with all but each row's k largest set to -inf, Eq. (AR.8)."""
+    rng = _rng(88)
+    cases = [(np.array([0.3, 2.0, -1.0, 1.2, 0.9, -0.4]), 3),
+             (rng.normal(size=(4, 10)) * 2.0, 2),
+             (np.array([[5.0, 1.0, 0.0, -2.0], [-3.0, -1.0, 4.0, 2.0]]), 1),
+             (np.array([0.1, -0.2, 0.4]), 3)]
+    expected = [_top_k(logits, k) for logits, k in cases]
+    mistakes = {"keeping k − 1 characters (off by one)": [_top_k(x, max(k - 1, 0)) for x, k in cases],
+                "keeping k + 1 characters (off by one)": [_top_k(x, k + 1) for x, k in cases],
+                "keeping the k smallest logits (sort in decreasing order)": [_top_k(x, k, largest=False)
+                                                                             for x, k in cases],
+                "probabilities, not logits (return the filtered logits; the sampler takes the softmax)":
+                    [_softmax(_top_k(x, k)) for x, k in cases],
+                "one threshold for the whole batch (find the k-th largest in each row, axis −1)":
+                    [np.where(x >= np.sort(x, axis=None)[-k], x, -np.inf) for x, k in cases]}
+    return _check("top_k_filter", function, cases, expected, mistakes,
+                  "in each row keep the k largest logits and set the others to −inf, e.g. with the k-th "
+                  "largest of np.sort(logits, axis=-1) as a threshold.", clean=_masked,
+                  shape_hint="the logits' shape")
+
+
+def _top_p(probs, p, strict=False, renormalise=True, largest=True):
+    order = np.argsort(-probs if largest else probs, kind="stable")
+    mass_before = np.cumsum(probs[order]) - probs[order]
+    keep_sorted = mass_before + probs[order] < p if strict else mass_before < p
+    keep = np.zeros(len(probs), bool)
+    keep[order[keep_sorted]] = True
+    kept = np.where(keep, probs, 0.0)
+    with np.errstate(invalid="ignore"):  # an empty set renormalises to NaN, as a learner's code would
+        return kept / kept.sum() if renormalise else kept
+
+
+def top_p_filter(function) -> CheckResult:
+    """Check ``function(probs (V,), p) -> probs (V,)``: the smallest set of most likely characters whose
+    probability is at least p, renormalised to sum to 1; 0 elsewhere, Eq. (AR.9)."""
+    rng = _rng(89)
+    skewed = np.array([0.05, 0.5, 0.1, 0.2, 0.15])
+    cases = [(skewed, 0.6), (skewed, 0.3), (skewed, 0.9), (rng.dirichlet(np.full(12, 0.5)), 0.75),
+             (np.array([0.4, 0.3, 0.2, 0.1]), 0.95)]
+    expected = [_top_p(probs, p) for probs, p in cases]
+    mistakes = {"keeping only the characters whose cumulative mass stays below p (the character that crosses "
+                "p must be kept too: the set's mass has to reach p)": [_top_p(q, p, strict=True) for q, p in cases],
+                "not renormalising (divide the kept probabilities by their sum)": [_top_p(q, p, renormalise=False)
+                                                                                  for q, p in cases],
+                "adding up the least likely characters first (sort in decreasing order)":
+                    [_top_p(q, p, largest=False) for q, p in cases]}
+    return _check("top_p_filter", function, cases, expected, mistakes,
+                  "sort in decreasing order, keep a character while the mass of the ones before it is < p "
+                  "(so the one that reaches p is kept), zero the rest, and divide by the kept mass.",
+                  shape_hint="one probability per character, (V,)")
