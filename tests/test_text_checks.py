@@ -7,22 +7,7 @@ import numpy as np
 import pytest
 
 from genai_tf import attention, decoding, losses, text_checks
-
-
-def assert_passes(result):
-    assert result and result.passed, result.message
-    assert repr(result).startswith(f"PASS {result.name}")
-
-
-def assert_fails(result, *fragments):
-    assert not result and not result.passed
-    assert repr(result).startswith(f"FAIL {result.name}")
-    for fragment in fragments:
-        assert fragment in result.message, (fragment, result.message)
-
-
-def not_implemented(*args):
-    raise NotImplementedError
+from tests.test_checks import assert_fails, assert_passes, not_implemented
 
 
 @pytest.mark.parametrize("check", [text_checks.bits_per_char, text_checks.perplexity, text_checks.causal_mask,

@@ -259,6 +259,26 @@ def generation_speed(model: CharLM, prompt: str, length: int = 256, seed: int = 
             "speedup": times[False] / times[True]}
 
 
+def compiled(model, learning_rate):
+    """``model`` compiled with :func:`adam`, its optimizer slots built now (not inside fit()'s first trace)."""
+    model.compile(optimizer=adam(learning_rate))
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def family_build(name, builder):
+    """The ``Family.build`` of text family ``name``: checks the spec, seeds the initial weights (they
+    depend only on the seed) and returns ``builder(spec)``."""
+
+    def build(spec, latent_dim, seed):
+        check_text_spec(spec, name, latent_dim)
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        return builder(spec)
+
+    return build
+
+
 def adam(learning_rate, clipnorm=1.0):
     """The text families' optimizer: Adam with the gradient's global norm clipped to ``clipnorm``."""
     return keras.optimizers.Adam(learning_rate, beta_2=0.99, global_clipnorm=clipnorm)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 
 from genai_tf.models import registry
-from genai_tf.models.char_lm import CharLM, adam, check_text_spec
+from genai_tf.models.char_lm import CharLM, compiled, family_build
 
 SCORE_WINDOW = 512  # positions per scoring window (any length works; longer wastes fewer overlaps)
 
@@ -54,22 +54,14 @@ def build_char_mlp(spec, context=16, embedding_dim=32, hidden=512, learning_rate
     own context is only the training windows' length."""
     model = CharMLP(spec.vocabulary.characters, context, embedding_dim=embedding_dim, hidden=hidden,
                     name="char_mlp")
-    model.compile(optimizer=adam(learning_rate))
-    model.optimizer.build(model.trainable_variables)
-    return model
+    return compiled(model, learning_rate)
 
-
-def _build_family(spec, latent_dim, seed):
-    check_text_spec(spec, "char_mlp", latent_dim)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    return build_char_mlp(spec)
 
 
 # --- the registry entry (genai_tf.models.registry) ------------------------------------------
 FAMILIES = {
     "char_mlp": registry.Family(
-        "char_mlp", _build_family, CharMLP, latent_dim=0, data="text", context=128,
+        "char_mlp", family_build("char_mlp", build_char_mlp), CharMLP, latent_dim=0, data="text", context=128,
         description="Bengio-style MLP over the last 16 characters (embedding 32, 512 tanh units; a causal Conv1D "
                     "over whole windows), Adam 2e-3 with clipping, cosine decay",
         reconstructs=False, batch_size=32, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.1),

@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from genai_tf.models import registry
-from genai_tf.models.char_lm import CharLM, adam, check_text_spec
+from genai_tf.models.char_lm import CharLM, compiled, family_build
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
@@ -72,16 +72,8 @@ def build_lstm(spec, embedding_dim=64, units=512, num_layers=1, learning_rate=2e
     """The course's LSTM for a :class:`~genai_tf.text.TextSpec`, compiled with :func:`char_lm.adam`."""
     model = CharLSTM(spec.vocabulary.characters, spec.context, embedding_dim=embedding_dim, units=units,
                      num_layers=num_layers, name="lstm")
-    model.compile(optimizer=adam(learning_rate))
-    model.optimizer.build(model.trainable_variables)
-    return model
+    return compiled(model, learning_rate)
 
-
-def _build_family(spec, latent_dim, seed):
-    check_text_spec(spec, "lstm", latent_dim)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    return build_lstm(spec)
 
 
 # --- the registry entry (genai_tf.models.registry) ------------------------------------------
@@ -89,7 +81,7 @@ FAMILIES = {
     # Adam with the gradient norm clipped at 1, the usual guard against an LSTM's exploding
     # gradients; no weight decay (a short run does not overfit).
     "lstm": registry.Family(
-        "lstm", _build_family, CharLSTM, latent_dim=0, data="text", context=128,
+        "lstm", family_build("lstm", build_lstm), CharLSTM, latent_dim=0, data="text", context=128,
         description="character LSTM (embedding 64, one LSTM of 512 units), Adam 2e-3 with clipping, cosine decay; "
                     "samples by carrying the state",
         reconstructs=False, batch_size=32, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.1),

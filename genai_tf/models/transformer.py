@@ -24,7 +24,7 @@ from keras import ops
 
 from genai_tf.attention import PositionalEmbedding, TransformerBlock
 from genai_tf.models import registry
-from genai_tf.models.char_lm import CharLM, adam, check_text_spec, generation_speed
+from genai_tf.models.char_lm import CharLM, compiled, family_build, generation_speed
 
 __all__ = ["TransformerLM", "build_transformer", "generation_speed", "FAMILIES"]
 
@@ -152,16 +152,8 @@ def build_transformer(spec, d_model=192, num_layers=4, num_heads=4, tie_embeddin
     """The course's Transformer for a :class:`~genai_tf.text.TextSpec`, compiled with :func:`char_lm.adam`."""
     model = TransformerLM(spec.vocabulary.characters, spec.context, d_model=d_model, num_layers=num_layers,
                           num_heads=num_heads, tie_embeddings=tie_embeddings, name="transformer")
-    model.compile(optimizer=adam(learning_rate))
-    model.optimizer.build(model.trainable_variables)  # its slots now, not in fit()'s first trace
-    return model
+    return compiled(model, learning_rate)
 
-
-def _build_family(spec, latent_dim, seed):
-    check_text_spec(spec, "transformer", latent_dim)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)  # the initial weights depend only on the seed
-    return build_transformer(spec)
 
 
 # --- the registry entry (genai_tf.models.registry) ------------------------------------------
@@ -170,7 +162,7 @@ FAMILIES = {
     # overfitting, so weight decay has nothing to regularise; clipping the gradient's norm at 1
     # keeps the first steps stable without a warm-up.
     "transformer": registry.Family(
-        "transformer", _build_family, TransformerLM, latent_dim=0, data="text", context=256,
+        "transformer", family_build("transformer", build_transformer), TransformerLM, latent_dim=0, data="text", context=256,
         description="decoder-only character Transformer (4 pre-norm blocks, d=192, 4 heads, GELU MLP, learned "
                     "positions), Adam 1e-3 with clipping, cosine decay; key/value-cache sampling",
         reconstructs=False, batch_size=32, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.1),
