@@ -27,9 +27,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from benchmarks import common  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-MODELS = ("gan", "dcgan")
+MODELS = ("gan", "dcgan", "wgan_gp", "cgan")
 CFID_FLOOR_FACTOR = 10.0  # DCGAN target: cFID within 10× the real-vs-real floor
 MAX_CLASS_RATIO = 2.0  # target: no class holds more than 2× its share of samples
+WGAN_MAX_CLASS_RATIO = 1.3  # issue 12: WGAN-GP's max class share
+WGAN_CFID_FACTOR = 1.5  # issue 12: WGAN-GP's cFID within 1.5× the DCGAN's
+CGAN_ACCURACY = 0.98  # issue 12: samples read as the requested digit
+CGAN_WEAKEST = 0.95  # issue 12: the weakest digit
 
 
 # --quick: one epoch of 2,000 images (not a budget), the same work on any machine
@@ -44,17 +48,25 @@ def benchmark(family, args, classifier, test_images):
     chosen = registry.family(family)
     dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=chosen.batch_size,
                                 limit=2000 if args.quick else None, seed=args.seed, binarize=chosen.binarize)
-    minutes = args.minutes if family == "dcgan" else args.mlp_minutes
+    minutes = args.mlp_minutes if family == "gan" else args.minutes
     run, stats = common.train_family(chosen, dataset, minutes=None if args.quick else minutes, clock=args.clock,
                                      epochs=1 if args.quick else None, seed=args.seed,
                                      models_dir=args.models_dir, verbose=args.verbose)
     start = time.perf_counter()
-    samples = sample_quality.draw_samples(run.model, args.num_samples, seed=args.seed, chunk=1000)
+    # A conditional family draws every digit equally often: num_samples / 10 of each.
+    requested = np.arange(args.num_samples) % 10 if chosen.conditional else None
+    samples = sample_quality.draw_samples(run.model, args.num_samples, seed=args.seed, chunk=1000, labels=requested)
     results = sample_quality.evaluate_samples(samples, test_images, classifier, seed=args.seed)
     histogram = np.round(np.asarray(results["class_histogram"]) * 100, 1)
+    extra = {}
+    if requested is not None:
+        predicted = classifier.predict(samples)
+        extra = {"accuracy": float(np.mean(predicted == requested)),
+                 "per_class": [float(np.mean(predicted[requested == k] == k)) for k in range(10)]}
     return {
         "model": family,
         **stats,
+        **extra,
         "eval_seconds": time.perf_counter() - start,
         "histogram": histogram.tolist(),
         **{key: results[key] for key in ("cfid", "cfid_floor", "floor_size", "kid_mean", "kid_std",
@@ -64,17 +76,38 @@ def benchmark(family, args, classifier, test_images):
     }
 
 
-def table(rows, quick) -> str:
+def verdict_of(row, dcgan, quick) -> str:
+    """The row's targets and whether they were met (WGAN-GP and cGAN against ``dcgan``'s row)."""
+    ratio = row["cfid"] / row["cfid_floor"]
+    if quick:
+        return "(quick run: not judged)"
+    if row["model"] == "dcgan":
+        met = ratio <= CFID_FLOOR_FACTOR and row["max_class_ratio"] <= MAX_CLASS_RATIO
+        return (f"cFID ≤ {CFID_FLOOR_FACTOR:g}× floor and max share ≤ {MAX_CLASS_RATIO:g}×: "
+                f"{'met' if met else 'NOT met'}")
+    if row["model"] in ("wgan_gp", "cgan") and dcgan is None:
+        return "needs the DCGAN's row (--models dcgan,...) to be judged"
+    if row["model"] == "wgan_gp":
+        met = (row["max_class_ratio"] <= WGAN_MAX_CLASS_RATIO and row["recall"] >= dcgan["recall"]
+               and row["cfid"] <= WGAN_CFID_FACTOR * dcgan["cfid"])
+        return (f"max share ≤ {WGAN_MAX_CLASS_RATIO:g}×, recall ≥ DCGAN's, cFID ≤ {WGAN_CFID_FACTOR:g}× DCGAN's: "
+                f"{'met' if met else 'NOT met'}")
+    if row["model"] == "cgan":
+        met = (row["accuracy"] >= CGAN_ACCURACY and min(row["per_class"]) >= CGAN_WEAKEST
+               and row["cfid"] <= dcgan["cfid"])
+        return (f"{row['accuracy']:.2%} as requested (≥ {CGAN_ACCURACY:.0%}), weakest digit "
+                f"{min(row['per_class']):.1%} (≥ {CGAN_WEAKEST:.0%}), cFID ≤ DCGAN's: {'met' if met else 'NOT met'}")
+    return "reference (no target)"
+
+
+def table(rows, quick, dcgan=None) -> str:
+    """The benchmark's table; ``dcgan`` is the DCGAN's row to judge WGAN-GP and cGAN against
+    (default: the DCGAN row among ``rows``, if any)."""
+    dcgan = dcgan or next((row for row in rows if row["model"] == "dcgan"), None)
     cells = []
     for row in rows:
         ratio = row["cfid"] / row["cfid_floor"]
-        if row["model"] == "dcgan":
-            met = ratio <= CFID_FLOOR_FACTOR and row["max_class_ratio"] <= MAX_CLASS_RATIO
-            verdict = ("(quick run: not judged)" if quick else
-                       f"cFID ≤ {CFID_FLOOR_FACTOR:g}× floor and max share ≤ {MAX_CLASS_RATIO:g}×: "
-                       f"{'met' if met else 'NOT met'}")
-        else:
-            verdict = "reference (no target)"
+        verdict = verdict_of(row, dcgan, quick)
         scores = common.sample_cells(row)
         cells.append({"model": row["model"], "batch": row["batch"], **common.timing_cells(row),
                       "cFID": scores["cFID"], "real-vs-real floor": scores["real-vs-real floor"],
@@ -84,15 +117,21 @@ def table(rows, quick) -> str:
                       "max class share ×": f"{row['max_class_ratio']:.2f}", "targets": verdict})
     lines = [common.table(cells), "", "Class histogram of samples (% per class 0–9, by the course's classifier):", ""]
     lines += [f"- {row['model']}: {row['histogram']}" for row in rows]
+    conditional = [row for row in rows if "per_class" in row]
+    if conditional:
+        lines += ["", "Conditional samples read as the requested digit (% per digit 0–9):", ""]
+        lines += [f"- {row['model']}: {row['accuracy']:.2%} overall; "
+                  f"{[round(100 * value, 1) for value in row['per_class']]}" for row in conditional]
     return "\n".join(lines)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="gan,dcgan", help="comma-separated: gan, dcgan")
+    parser.add_argument("--models", default="gan,dcgan,wgan_gp,cgan", help="comma-separated: gan, dcgan, wgan_gp, cgan")
     parser.add_argument("--dataset", default="mnist", help="mnist (default) or digits")
     parser.add_argument("--data-dir", default=None, help="folder with <dataset>.npz (else $GENAI_TF_DATA_DIR / tfds)")
-    parser.add_argument("--minutes", type=float, default=15.0, help="DCGAN training budget (default 15)")
+    parser.add_argument("--minutes", type=float, default=15.0,
+                        help="training budget of dcgan, wgan_gp and cgan (default 15)")
     parser.add_argument("--mlp-minutes", type=float, default=10.0, help="MLP GAN training budget (default 10)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--num-samples", type=int, default=10_000)
@@ -124,7 +163,7 @@ def main(argv=None) -> int:
     classifier = feature_classifier.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
     rows = []
     for family in families:
-        print(f"== {family}: training for {args.minutes if family == 'dcgan' else args.mlp_minutes:g} min "
+        print(f"== {family}: training for {args.mlp_minutes if family == 'gan' else args.minutes:g} min "
               f"({args.clock} clock) ...", flush=True)
         rows.append(benchmark(family, args, classifier, test.images("test")))
     text = "\n".join([

@@ -166,11 +166,11 @@ def sample(args) -> int:
     args.num = 64 if args.num is None else args.num
     if not hasattr(model, "generate"):
         raise UsageError(f"{type(model).__name__} is not a generative model (it has no generate()); "
-                         f"sample from a vae, gan, dcgan, cvae, vaegan or diffusion checkpoint instead.")
+                         f"sample from a vae, gan, dcgan, wgan_gp, cgan, cvae, vaegan or diffusion checkpoint instead.")
     extra = {}
     if args.labels is not None:
         if not hasattr(model, "num_classes"):
-            raise UsageError(f"--labels needs a conditional model (cvae, diffusion); {type(model).__name__} is not one.")
+            raise UsageError(f"--labels needs a conditional model (cvae, cgan, diffusion); {type(model).__name__} is not one.")
         try:
             labels = [int(value) for value in args.labels.split(",")]
         except ValueError:

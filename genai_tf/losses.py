@@ -144,6 +144,62 @@ def generator_nonsaturating_loss(fake_logits):
     return ops.softplus(-_flat_logits(fake_logits))
 
 
+# --- Wasserstein and conditional GANs: notebooks/06_wasserstein_and_conditional_gans.ipynb -
+# The critic f outputs an unbounded score, not a logit: no sigmoid anywhere.
+
+
+def wasserstein_critic_loss(real_scores, fake_scores):
+    """Implements Eq. (WGAN.4) of notebooks/06_wasserstein_and_conditional_gans.ipynb: f(G(z)) - f(x), whose mean the critic minimises.
+
+    Minus the Kantorovich-Rubinstein objective of Eq. (WGAN.3): its negated mean estimates the
+    Wasserstein-1 distance when f is 1-Lipschitz. One value per (real, fake) pair.
+    """
+    return _flat_logits(fake_scores) - _flat_logits(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores):
+    """Implements Eq. (WGAN.5) of notebooks/06_wasserstein_and_conditional_gans.ipynb: -f(G(z)), the generator's side of Eq. (WGAN.3)."""
+    return -_flat_logits(fake_scores)
+
+
+def interpolates(real, fake, alpha):
+    """Implements Eq. (WGAN.6) of notebooks/06_wasserstein_and_conditional_gans.ipynb: x̂ = α x + (1 - α) x̃, one α per example.
+
+    ``alpha`` has shape ``(batch,)`` and is drawn from U[0, 1] by the caller, so every point on
+    the segment between a real and a generated example is equally likely to be penalised.
+    """
+    real = ops.convert_to_tensor(real, dtype="float32")
+    fake = ops.convert_to_tensor(fake, dtype="float32")
+    alpha = _per_example(alpha, real)
+    return alpha * real + (1.0 - alpha) * fake
+
+
+GRADIENT_NORM_EPSILON = 1e-12  # inside the square root: a zero gradient gets a finite derivative
+
+
+def gradient_penalty(gradients, weight=10.0):
+    """Implements Eq. (WGAN.7) of notebooks/06_wasserstein_and_conditional_gans.ipynb: λ (‖∇_x̂ f(x̂)‖₂ - 1)², the two-sided penalty.
+
+    ``gradients``: ∇_x̂ f(x̂) per example, ``(batch, ...)``. The norm is
+    √(Σ g² + 1e-12): the plain √ has an infinite derivative at 0, so a critic with a zero
+    gradient somewhere would turn the penalty's own gradient into NaN.
+    """
+    squared_norm = _sum_over_examples(ops.square(ops.convert_to_tensor(gradients, dtype="float32")))
+    return weight * ops.square(ops.sqrt(squared_norm + GRADIENT_NORM_EPSILON) - 1.0)
+
+
+def auxiliary_class_loss(labels, class_logits):
+    """Implements Eq. (CGAN.2) of notebooks/06_wasserstein_and_conditional_gans.ipynb: -log p_D(y | x), the auxiliary classifier's cross-entropy.
+
+    ``labels``: integers ``(batch,)``; ``class_logits``: ``(batch, num_classes)``. Computed as
+    logsumexp(l) - l_y, stable for any logits.
+    """
+    class_logits = ops.convert_to_tensor(class_logits, dtype="float32")
+    labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+    chosen = ops.sum(class_logits * ops.one_hot(labels, ops.shape(class_logits)[-1]), axis=-1)
+    return ops.logsumexp(class_logits, axis=-1) - chosen
+
+
 # --- VAE-GAN: notebooks/04_variational_generative_networks.ipynb ---------------------------
 
 

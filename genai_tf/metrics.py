@@ -121,3 +121,37 @@ def iwae_nll(model, data, num_samples=100, chunk_size=50, seed=0, labels=None) -
 def bits_per_dim(nll_nats, num_dims) -> float:
     """Convert an NLL in nats per example into bits per dimension: nll / (D · ln 2)."""
     return float(nll_nats) / (num_dims * math.log(2.0))
+
+
+# --- distances between distributions (notebook 06) --------------------------------------------
+def wasserstein_1d(samples_p, samples_q) -> float:
+    """Eq. (WGAN.1) in one dimension: W₁ = ∫ |F_P⁻¹(u) - F_Q⁻¹(u)| du, from two equal-size samples.
+
+    In 1-D the optimal transport plan matches sorted samples in order, so the estimate is the
+    mean of |p_(i) - q_(i)| over the sorted samples.
+    """
+    p = np.sort(np.asarray(samples_p, dtype="float64").reshape(-1))
+    q = np.sort(np.asarray(samples_q, dtype="float64").reshape(-1))
+    if len(p) != len(q) or len(p) == 0:
+        raise ValueError(f"wasserstein_1d needs two non-empty samples of one size; got {len(p)} and {len(q)}.")
+    return float(np.mean(np.abs(p - q)))
+
+
+def jensen_shannon(p, q) -> float:
+    """Eq. (WGAN.2): JS(P, Q) = ½ KL(P ‖ M) + ½ KL(Q ‖ M), M = ½ (P + Q), for discrete distributions, in nats.
+
+    ``p`` and ``q`` are non-negative weights over the same cells (normalised here). It is at
+    most log 2, reached exactly when the supports do not overlap.
+    """
+    p = np.asarray(p, dtype="float64").reshape(-1)
+    q = np.asarray(q, dtype="float64").reshape(-1)
+    if p.shape != q.shape or np.any(p < 0) or np.any(q < 0) or p.sum() <= 0 or q.sum() <= 0:
+        raise ValueError("jensen_shannon needs two non-negative weight vectors of one length, each with a positive sum.")
+    p, q = p / p.sum(), q / q.sum()
+    m = 0.5 * (p + q)
+
+    def kl(a):
+        inside = a > 0
+        return float(np.sum(a[inside] * np.log(a[inside] / m[inside])))
+
+    return 0.5 * kl(p) + 0.5 * kl(q)

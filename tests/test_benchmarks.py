@@ -93,3 +93,41 @@ def test_text_quick_run_scores_every_step_on_the_same_text(tmp_path):
     speeds = [line for line in report.splitlines() if line.startswith("| transformer (context 256) | 256 +")]
     assert len(speeds) == 1 and speeds[0].rstrip(" |").endswith("×")
     assert report.count("not judged (quick run)") == 3
+
+
+def _gan_row(model, **values):
+    row = {"model": model, "cfid": 5.0, "cfid_floor": 0.8, "max_class_ratio": 1.1, "recall": 0.87}
+    return {**row, **values}
+
+
+def test_gan_verdicts_apply_issue_12s_targets_against_the_dcgan_row():
+    from benchmarks import gan
+
+    dcgan = _gan_row("dcgan", cfid=4.0, recall=0.86)
+    assert gan.verdict_of(_gan_row("wgan_gp", cfid=6.0, recall=0.87, max_class_ratio=1.2), dcgan, False).endswith(": met")
+    for worse in ({"cfid": 6.1}, {"recall": 0.85}, {"max_class_ratio": 1.31}):  # 1.5x cFID, DCGAN's recall, 1.3x
+        values = {"cfid": 6.0, "recall": 0.87, **worse}
+        assert gan.verdict_of(_gan_row("wgan_gp", **values), dcgan, False).endswith("NOT met")
+    good = {"accuracy": 0.985, "per_class": [0.99] * 9 + [0.95], "cfid": 4.0}
+    assert gan.verdict_of(_gan_row("cgan", **good), dcgan, False).endswith(": met")
+    for worse in ({"accuracy": 0.979}, {"per_class": [0.99] * 9 + [0.949]}, {"cfid": 4.01}):
+        assert gan.verdict_of(_gan_row("cgan", **{**good, **worse}), dcgan, False).endswith("NOT met")
+    assert "needs the DCGAN" in gan.verdict_of(_gan_row("cgan", **good), None, False)
+    assert "not judged" in gan.verdict_of(_gan_row("cgan", **good), dcgan, True)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+def test_gan_quick_run_scores_the_conditional_gan_per_requested_digit(tmp_path):
+    from benchmarks import gan
+
+    output = tmp_path / "results_gan.md"
+    assert gan.main(["--quick", "--dataset", "digits", "--models", "dcgan,wgan_gp,cgan", "--output", str(output)]) == 0
+    text = output.read_text()
+    for model in ("dcgan", "wgan_gp", "cgan"):
+        (cells,) = table_rows(text, model)
+        assert all(math.isfinite(value) for value in numbers(cells[1:-1])), model
+    (line,) = [line for line in text.splitlines() if line.startswith("- cgan:") and "overall" in line]
+    overall, *per_digit = numbers([line.split(":", 1)[1]])
+    assert len(per_digit) == 10 and 0 <= overall <= 100
+    assert overall == pytest.approx(sum(per_digit) / 10, abs=0.11)  # equal numbers of each digit requested

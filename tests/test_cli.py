@@ -248,3 +248,24 @@ def test_train_killed_with_sigkill_and_rerun_ends_with_the_weights_of_an_unbroke
         np.testing.assert_allclose(b, a, atol=1e-6)
     again = subprocess.run(_train_command(tmp_path / "killed"), check=True, capture_output=True, text=True)
     assert "already holds this finished run" in again.stdout
+
+
+def test_train_and_sample_the_notebook_06_families(tmp_path, capsys):
+    """genai-tf train wgan_gp|cgan, then sample the conditional one digit by request."""
+    import keras
+
+    for family in ("wgan_gp", "cgan"):
+        folder = tmp_path / family
+        assert cli.main(["train", family, "--dataset", "digits", "--epochs", "1", "--limit", "128",
+                         "--batch-size", "40", "--output", str(folder)]) == 0, capsys.readouterr().err
+        assert (folder / "model.keras").is_file()
+    capsys.readouterr()
+    output = tmp_path / "sevens.npy"
+    assert cli.main(["sample", str(tmp_path / "cgan"), "--num", "4", "--labels", "7", "--seed", "3",
+                     "--output", str(output)]) == 0
+    model = keras.models.load_model(tmp_path / "cgan" / "model.keras")
+    np.testing.assert_allclose(np.load(output), model.generate(4, seed=3, labels=[7] * 4), atol=1e-6)
+    assert cli.main(["sample", str(tmp_path / "cgan"), "--labels", "10", "--output", str(output)]) == 2
+    assert "classes run from 0 to 9" in capsys.readouterr().err
+    assert cli.main(["sample", str(tmp_path / "wgan_gp"), "--labels", "1", "--output", str(output)]) == 2
+    assert "needs a conditional model" in capsys.readouterr().err

@@ -380,3 +380,69 @@ def test_bits_and_perplexity_match_their_definitions(rng):
     np.testing.assert_allclose(losses.perplexity(nats), np.exp(nats))
     np.testing.assert_allclose(as_numpy(losses.perplexity(tf.constant(nats, tf.float32))), np.exp(nats), rtol=1e-6)
     assert losses.bits_per_char(1.0) == pytest.approx(1.4426950408889634)
+
+
+# --- Wasserstein and conditional GANs (notebook 06) ----------------------------------------------
+
+
+def test_wasserstein_losses_are_score_differences(rng):
+    real, fake = rng.normal(size=(6, 1)), rng.normal(size=(6, 1))
+    np.testing.assert_allclose(as_numpy(losses.wasserstein_critic_loss(real, fake)), fake[:, 0] - real[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(as_numpy(losses.wasserstein_generator_loss(fake)), -fake[:, 0], rtol=1e-6)
+
+
+def test_interpolates_use_one_alpha_per_example(rng):
+    real, fake = rng.normal(size=(4, 3, 3, 2)), rng.normal(size=(4, 3, 3, 2))
+    alpha = np.array([0.0, 0.25, 0.5, 1.0])
+    expected = np.stack([a * r + (1 - a) * f for a, r, f in zip(alpha, real, fake)])
+    np.testing.assert_allclose(as_numpy(losses.interpolates(real, fake, alpha)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_penalty_matches_the_norm_formula(rng):
+    gradients = rng.normal(size=(5, 4, 4, 1)) * np.array([0.1, 0.5, 1.0, 2.0, 4.0])[:, None, None, None]
+    norms = np.sqrt(np.sum(gradients.reshape(5, -1) ** 2, axis=1))
+    np.testing.assert_allclose(as_numpy(losses.gradient_penalty(gradients, 10.0)), 10.0 * (norms - 1.0) ** 2,
+                               rtol=1e-4)
+    unit = gradients / norms[:, None, None, None]
+    np.testing.assert_allclose(as_numpy(losses.gradient_penalty(unit)), 0.0, atol=1e-5)  # the optimum
+
+
+def test_gradient_penalty_of_a_quadratic_critic_matches_finite_differences(rng):
+    """f(x) = ½ xᵀAx + bᵀx: the penalty through tf's gradient against central differences of f."""
+    dim = 6
+    a = rng.normal(size=(dim, dim))
+    a = (a + a.T) / 2
+    b = rng.normal(size=dim)
+    points = rng.normal(size=(4, dim))
+
+    def f(x):
+        return 0.5 * x @ a @ x + b @ x
+
+    step = 1e-5
+    fd = np.array([[(f(x + step * e) - f(x - step * e)) / (2 * step) for e in np.eye(dim)] for x in points])
+    reference = 10.0 * (np.linalg.norm(fd, axis=1) - 1.0) ** 2
+    x = tf.constant(points, "float64")
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        scores = 0.5 * tf.einsum("bi,ij,bj->b", x, tf.constant(a), x) + tf.linalg.matvec(x, tf.constant(b))
+        total = tf.reduce_sum(scores)
+    gradients = tf.cast(tape.gradient(total, x), "float32")
+    np.testing.assert_allclose(as_numpy(losses.gradient_penalty(gradients, 10.0)), reference, rtol=1e-4)
+
+
+def test_gradient_penalty_is_finite_with_a_zero_gradient():
+    zeros = tf.zeros((3, 4))
+    with tf.GradientTape() as tape:
+        tape.watch(zeros)
+        penalty = losses.gradient_penalty(zeros, 10.0)
+    np.testing.assert_allclose(as_numpy(penalty), 10.0, rtol=1e-5)
+    assert np.all(np.isfinite(as_numpy(tape.gradient(penalty, zeros))))
+
+
+def test_auxiliary_class_loss_matches_scipy_and_is_stable(rng):
+    logits = rng.normal(size=(5, 10)) * 3
+    labels = rng.integers(0, 10, size=5)
+    expected = special.logsumexp(logits, axis=1) - logits[np.arange(5), labels]
+    np.testing.assert_allclose(as_numpy(losses.auxiliary_class_loss(labels, logits)), expected, rtol=1e-5)
+    huge = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])
+    np.testing.assert_allclose(as_numpy(losses.auxiliary_class_loss([0, 0], huge)), [0.0, 2000.0], rtol=1e-6)

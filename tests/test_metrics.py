@@ -190,3 +190,28 @@ def test_iwae_nll_is_finite_and_not_worse_than_the_elbo(trained_vae):
     assert np.isfinite(nll) and np.isfinite(elbo)
     assert 0.0 < nll <= -elbo + 0.5  # the IWAE bound is at least as tight as the ELBO
     assert 0.0 < metrics.bits_per_dim(nll, 28 * 28) < 8.0
+
+
+# --- distances between distributions (notebook 06) ----------------------------------------------
+
+
+def test_wasserstein_1d_matches_scipy_and_the_shift_closed_form():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=2000), rng.exponential(size=2000)
+    assert metrics.wasserstein_1d(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-9)
+    assert metrics.wasserstein_1d(a, a + 0.7) == pytest.approx(0.7, rel=1e-9)  # a shift moves every unit by θ
+    with pytest.raises(ValueError, match="one size"):
+        metrics.wasserstein_1d(a, b[:10])
+
+
+def test_jensen_shannon_matches_scipy_and_saturates_at_log_2():
+    from scipy.spatial import distance
+
+    p, q = np.array([0.1, 0.4, 0.5, 0.0]), np.array([0.3, 0.3, 0.2, 0.2])
+    assert metrics.jensen_shannon(p, q) == pytest.approx(distance.jensenshannon(p, q) ** 2, rel=1e-9)
+    assert metrics.jensen_shannon([1, 0, 0], [0, 0, 5]) == pytest.approx(math.log(2), rel=1e-12)  # disjoint
+    assert metrics.jensen_shannon([2, 2], [1, 1]) == pytest.approx(0.0, abs=1e-12)  # normalised first
+    with pytest.raises(ValueError, match="non-negative"):
+        metrics.jensen_shannon([1, -1], [1, 1])

@@ -147,29 +147,26 @@ def build_mlp_gan(image_shape, latent_dim=100, units=(256, 512, 1024), seed=None
     return GAN(generator, discriminator, generator_loss=generator_loss, seed=seed, name="mlp_gan")
 
 
-def build_dcgan(image_shape, latent_dim=64, filters=(128, 64), head_filters=32, d_filters=None, seed=None,
-                generator_loss="non_saturating"):
-    """DCGAN (Radford et al. 2015) sized from ``image_shape``: two stride-2 (transposed) convs.
+def dcgan_generator(image_shape, latent_dim=64, filters=(128, 64), head_filters=32, num_classes=None,
+                    label_dim=32, name="dcgan_generator"):
+    """DCGAN's G: z → dense → (H/4, W/4, filters[0]) → two up-convs with batch norm and LeakyReLU → tanh.
 
-    G: z → dense → (H/4, W/4, filters[0]) → two up-convs with batch norm and LeakyReLU → tanh.
     With ``head_filters`` the second up-conv has that many maps at full resolution and a 3×3
     conv makes the image from them; ``None`` makes the image with the up-conv itself (the
-    paper's layout).
-    D: one stride-2 conv per entry of ``d_filters``, with LeakyReLU (batch norm after all but
-    the first) → one logit. ``None`` gives ``(filters[1], filters[0], 2·filters[0])``: the mirror
-    of G and a third conv down to H/8; ``(filters[1], filters[0])`` is the paper's layout.
-    On MNIST the head and the third conv each reached a given cFID in far less CPU time
-    (benchmarks/README.md).
+    paper's layout). With ``num_classes`` G takes ``[latents, labels]``: a learned
+    ``label_dim``-vector per class is concatenated to z (the conditional GAN of notebook 06).
     """
     height, width, channels = image_shape
     if height % 4 or width % 4:
         raise ValueError(f"DCGAN needs an image size divisible by 4, got {height}×{width}; "
                          f"load the data with image_size=28 or 32.")
-    d_filters = tuple(d_filters) if d_filters is not None else (filters[1], filters[0], 2 * filters[0])
-    if not d_filters:
-        raise ValueError("d_filters is empty; give D at least one conv, e.g. d_filters=(64, 128).")
     latents = keras.Input((latent_dim,), name="latents")
-    hidden = layers.Dense((height // 4) * (width // 4) * filters[0], use_bias=False)(latents)
+    inputs, hidden = [latents], latents
+    if num_classes:
+        labels = keras.Input((), dtype="int32", name="labels")
+        embedded = layers.Embedding(num_classes, label_dim, name="label_embedding")(labels)  # (batch, label_dim)
+        inputs, hidden = [latents, labels], layers.Concatenate()([latents, embedded])
+    hidden = layers.Dense((height // 4) * (width // 4) * filters[0], use_bias=False)(hidden)
     hidden = layers.LeakyReLU(0.2)(layers.BatchNormalization()(hidden))
     hidden = layers.Reshape((height // 4, width // 4, filters[0]))(hidden)  # (batch, H/4, W/4, f0)
     hidden = layers.Conv2DTranspose(filters[1], 4, strides=2, padding="same", use_bias=False)(hidden)
@@ -180,15 +177,45 @@ def build_dcgan(image_shape, latent_dim=64, filters=(128, 64), head_filters=32, 
         images = layers.Conv2D(channels, 3, padding="same", activation="tanh")(hidden)
     else:
         images = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh")(hidden)
-    generator = keras.Model(latents, images, name="dcgan_generator")
+    return keras.Model(inputs if num_classes else latents, images, name=name)
 
-    inputs = keras.Input(tuple(image_shape), name="images")
+
+def dcgan_features(inputs, d_filters, batch_norm=True):
+    """DCGAN's D without its output: one stride-2 conv per entry of ``d_filters`` with LeakyReLU
+    (batch norm after all but the first when ``batch_norm``), flattened to ``(batch, features)``.
+
+    A Wasserstein critic uses ``batch_norm=False``: batch norm makes each example's score depend
+    on the rest of the batch, and the gradient penalty is a per-example constraint.
+    """
+    if not d_filters:
+        raise ValueError("d_filters is empty; give D at least one conv, e.g. d_filters=(64, 128).")
     hidden = layers.LeakyReLU(0.2)(layers.Conv2D(d_filters[0], 4, strides=2, padding="same")(inputs))
     for maps in d_filters[1:]:  # (batch, H/4, W/4, ·), then (batch, ⌈H/8⌉, ⌈W/8⌉, ·)
-        hidden = layers.Conv2D(maps, 4, strides=2, padding="same", use_bias=False)(hidden)
-        hidden = layers.LeakyReLU(0.2)(layers.BatchNormalization()(hidden))
-    logits = layers.Dense(1, name="logit")(layers.Flatten()(hidden))
-    discriminator = keras.Model(inputs, logits, name="dcgan_discriminator")
+        hidden = layers.Conv2D(maps, 4, strides=2, padding="same", use_bias=not batch_norm)(hidden)
+        if batch_norm:
+            hidden = layers.BatchNormalization()(hidden)
+        hidden = layers.LeakyReLU(0.2)(hidden)
+    return layers.Flatten()(hidden)
+
+
+def default_d_filters(filters, d_filters=None):
+    """``d_filters``, or by default ``(filters[1], filters[0], 2·filters[0])``: the mirror of G and a third conv."""
+    return tuple(d_filters) if d_filters is not None else (filters[1], filters[0], 2 * filters[0])
+
+
+def build_dcgan(image_shape, latent_dim=64, filters=(128, 64), head_filters=32, d_filters=None, seed=None,
+                generator_loss="non_saturating"):
+    """DCGAN (Radford et al. 2015) sized from ``image_shape``: two stride-2 (transposed) convs.
+
+    G: :func:`dcgan_generator`. D: :func:`dcgan_features` → one logit. ``d_filters=None`` gives
+    ``(filters[1], filters[0], 2·filters[0])``: the mirror of G and a third conv down to H/8;
+    ``(filters[1], filters[0])`` is the paper's layout. On MNIST the head and the third conv each
+    reached a given cFID in far less CPU time (benchmarks/README.md).
+    """
+    generator = dcgan_generator(image_shape, latent_dim, filters, head_filters)
+    inputs = keras.Input(tuple(image_shape), name="images")
+    features = dcgan_features(inputs, default_d_filters(filters, d_filters))
+    discriminator = keras.Model(inputs, layers.Dense(1, name="logit")(features), name="dcgan_discriminator")
     return GAN(generator, discriminator, generator_loss=generator_loss, seed=seed, name="dcgan")
 
 

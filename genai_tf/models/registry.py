@@ -25,6 +25,8 @@ FAMILY_MODULES: dict[str, str] = {
     "vae": "vae",
     "gan": "gan",
     "dcgan": "gan",
+    "wgan_gp": "wgan",
+    "cgan": "cgan",
     "cvae": "cvae",
     "vaegan": "vaegan",
     "diffusion": "diffusion",

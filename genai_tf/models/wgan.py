@@ -1,0 +1,222 @@
+"""Wasserstein GANs (notebook 06): a critic f instead of a discriminator, kept Lipschitz by
+weight clipping (WGAN, Arjovsky et al. 2017) or by the gradient penalty (WGAN-GP, Gulrajani
+et al. 2017).
+
+One ``train_step`` takes one data batch of ``critic_steps × b`` images and makes
+``critic_steps`` critic updates, each on its own ``b`` real images (Eq. WGAN.4, plus Eq. WGAN.7
+on interpolates, Eq. WGAN.6), then one generator update on ``b`` fresh samples (Eq. WGAN.5).
+So an epoch still passes over the training set once, and every critic step sees new data, as
+in the paper's algorithm.
+
+Logged per step: ``critic_loss`` (what the critic minimises, penalty included),
+``wasserstein`` (E f(x) - E f(G(z)) on the last critic batch: the critic's estimate of W₁),
+``gradient_penalty``, ``gradient_norm`` (mean ‖∇f(x̂)‖ on the interpolates; 1 for an optimal
+critic, Eq. WGAN.7) and ``g_loss``.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from genai_tf import losses
+from genai_tf.models import registry
+from genai_tf.models.base import MultiOptimizerModel, validated_images
+from genai_tf.models.gan import dcgan_features, dcgan_generator, default_d_filters
+
+CONSTRAINTS = ("gradient_penalty", "clipping")
+
+
+def critic_gradients(critic, points):
+    """``(f(points), ∇_x f(x) at points)``, the gradient per example, from one forward pass."""
+    with tf.GradientTape() as tape:
+        tape.watch(points)
+        scores = critic(points, training=True)
+        total = ops.sum(scores)  # inside the tape: Σ_i f(x_i), whose gradient row i is ∇f(x_i)
+    return scores, tape.gradient(total, points)
+
+
+@keras.saving.register_keras_serializable(package="genai_tf")
+class WassersteinGAN(MultiOptimizerModel):
+    """A generator G: z → image and a critic f: image → score (no sigmoid), Eqs. (WGAN.3–7).
+
+    Args:
+        generator: latents ``(batch, latent_dim)`` → images in [-1, 1].
+        critic: images in [-1, 1] → scores ``(batch, 1)``. It must not use batch
+            normalisation (the penalty is per example): construction fails if it does.
+        constraint: ``"gradient_penalty"`` (WGAN-GP, default) or ``"clipping"`` (WGAN: every
+            critic weight is clipped to [-clip_value, clip_value] after each update).
+        critic_steps: critic updates per generator update (n_critic; the papers' 5).
+        penalty_weight: λ of Eq. (WGAN.7); the paper's 10.
+        clip_value: c of the clipping constraint; the paper's 0.01.
+        seed: seed of the model's noise generator.
+
+    Compile with ``critic_optimizer=...`` and ``g_optimizer=...``.
+    """
+
+    loss_names = ("critic_loss", "wasserstein", "gradient_penalty", "gradient_norm", "g_loss")
+    network_names = ("generator", "critic")
+    config_names = ("constraint", "critic_steps", "penalty_weight", "clip_value", "seed")
+    optimizer_names = ("critic_optimizer", "g_optimizer")
+
+    def __init__(self, generator, critic, constraint="gradient_penalty", critic_steps=5, penalty_weight=10.0,
+                 clip_value=0.01, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if constraint not in CONSTRAINTS:
+            raise ValueError(f"constraint={constraint!r}; use one of {CONSTRAINTS}.")
+        if int(critic_steps) < 1:
+            raise ValueError(f"critic_steps={critic_steps}; the critic needs at least one update per generator update.")
+        normalised = [layer.name for layer in critic.layers if isinstance(layer, layers.BatchNormalization)]
+        if normalised:
+            raise ValueError(f"The critic has batch normalisation ({', '.join(normalised)}): it makes each score "
+                             "depend on the whole batch, so the per-example gradient penalty no longer constrains "
+                             "f. Build the critic without it (layer normalisation or none).")
+        self.generator = generator
+        self.critic = critic
+        self.constraint = constraint
+        self.critic_steps = int(critic_steps)
+        self.penalty_weight = float(penalty_weight)
+        self.clip_value = float(clip_value)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.critic_optimizer = None
+        self.g_optimizer = None
+        self.build()
+
+    @property
+    def latent_dim(self):
+        return int(self.generator.input_shape[-1])
+
+    @property
+    def image_shape(self):
+        return tuple(self.generator.output_shape[1:])
+
+    def optimizer_networks(self):
+        return {"critic_optimizer": self.critic, "g_optimizer": self.generator}
+
+    def call(self, latents, training=False):
+        """G(z) in [0, 1]."""
+        return (self.generator(latents, training=training) + 1.0) / 2.0
+
+    def sample_latents(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    # --- the critic's objective ----------------------------------------------------------
+    def interpolation_weights(self, batch_size):
+        """One α ~ U[0, 1] per example (Eq. WGAN.6): x̂ then lies on the segment from x̃ to x.
+
+        Not a normal draw: α outside [0, 1] puts x̂ off the segment, where the optimal critic's
+        gradient need not have norm 1, so the penalty would pull the critic towards a wrong target.
+        """
+        return keras.random.uniform((batch_size,), seed=self.seed_generator)
+
+    def critic_terms(self, real, fake):
+        """The critic's loss (Eq. WGAN.4, + Eq. WGAN.7 with the penalty) on [-1, 1] images.
+
+        Real, fake and interpolated images go through the critic in one batch: without batch
+        normalisation each score depends on its own image only, so this is three forward passes
+        in one, and the gradient of the summed interpolate scores is each interpolate's own.
+        """
+        batch_size = ops.shape(real)[0]
+        alpha = self.interpolation_weights(batch_size)
+        points = ops.concatenate([real, fake, losses.interpolates(real, fake, alpha)], axis=0)
+        scores, gradients = critic_gradients(self.critic, points)
+        real_scores, fake_scores, _ = ops.split(scores, 3, axis=0)
+        penalty = ops.mean(losses.gradient_penalty(gradients[2 * batch_size:], self.penalty_weight))
+        wasserstein_loss = ops.mean(losses.wasserstein_critic_loss(real_scores, fake_scores))
+        norms = ops.sqrt(ops.sum(ops.square(ops.reshape(gradients[2 * batch_size:], (batch_size, -1))), axis=-1))
+        use_penalty = self.constraint == "gradient_penalty"
+        return {
+            "critic_loss": wasserstein_loss + penalty if use_penalty else wasserstein_loss,
+            "wasserstein": -wasserstein_loss,
+            "gradient_penalty": penalty,
+            "gradient_norm": ops.mean(norms),
+        }
+
+    def generator_terms(self, latents, training=False):
+        fake_scores = self.critic(self.generator(latents, training=training), training=training)
+        return {"g_loss": ops.mean(losses.wasserstein_generator_loss(fake_scores))}
+
+    def critic_batches(self, real):
+        """``critic_steps`` batches of ⌈n / critic_steps⌉ images each from one data batch.
+
+        Batch i holds images i·b, i·b + 1, … (wrapping around at the end), so every batch is
+        full even when the data batch (the last of an epoch) is short.
+        """
+        size = ops.shape(real)[0]
+        chunk = (size + self.critic_steps - 1) // self.critic_steps
+        return [ops.take(real, (i * chunk + ops.arange(chunk)) % size, axis=0) for i in range(self.critic_steps)]
+
+    def compute_losses(self, images, training=False):
+        """Every logged term for a batch of [0, 1] images (``test_step``: no update)."""
+        real = images * 2.0 - 1.0
+        latents = self.sample_latents(ops.shape(real)[0])
+        terms = self.critic_terms(real, self.generator(latents, training=training))
+        terms.update(self.generator_terms(latents, training=training))
+        return terms
+
+    def train_step(self, data):
+        images = validated_images(self, data) * 2.0 - 1.0  # (critic_steps·b, H, W, C) in [-1, 1]
+        critic_weights = self.critic.trainable_weights
+        for real in self.critic_batches(images):  # n_critic updates, each on new real images
+            fake = self.generator(self.sample_latents(ops.shape(real)[0]), training=True)
+            with tf.GradientTape() as tape:
+                terms = self.critic_terms(real, fake)
+            self.critic_optimizer.apply(tape.gradient(terms["critic_loss"], critic_weights), critic_weights)
+            if self.constraint == "clipping":
+                for weight in critic_weights:
+                    weight.assign(ops.clip(weight, -self.clip_value, self.clip_value))
+        latents = self.sample_latents(ops.shape(real)[0])
+        g_weights = self.generator.trainable_weights
+        with tf.GradientTape() as tape:
+            g_terms = self.generator_terms(latents, training=True)
+        self.g_optimizer.apply(tape.gradient(g_terms["g_loss"], g_weights), g_weights)
+        return self._record({**terms, **g_terms})
+
+    def generate(self, num_samples, seed=None):
+        """Draw z ~ N(0, I); return G(z) as float32 ``(n, H, W, C)`` in [0, 1]."""
+        latents = keras.random.normal((int(num_samples), self.latent_dim),
+                                      seed=self.seed_generator if seed is None else seed)
+        return np.asarray(ops.convert_to_numpy(self(latents, training=False)), dtype="float32")
+
+    def decode(self, latents):
+        """G(z) in [0, 1], for latent-space plots."""
+        return self(ops.convert_to_tensor(latents, dtype="float32"), training=False)
+
+
+def build_wgan(image_shape, latent_dim=64, filters=(128, 64), head_filters=32, d_filters=None,
+               constraint="gradient_penalty", critic_steps=5, penalty_weight=10.0, clip_value=0.01, seed=None):
+    """A Wasserstein GAN with the course DCGAN's generator and its discriminator as the critic,
+    minus batch normalisation and the sigmoid's meaning: the output is a score."""
+    generator = dcgan_generator(image_shape, latent_dim, filters, head_filters, name="wgan_generator")
+    inputs = keras.Input(tuple(image_shape), name="images")
+    features = dcgan_features(inputs, default_d_filters(filters, d_filters), batch_norm=False)
+    critic = keras.Model(inputs, layers.Dense(1, name="score")(features), name="wgan_critic")
+    name = "wgan_gp" if constraint == "gradient_penalty" else "wgan_clip"
+    return WassersteinGAN(generator, critic, constraint=constraint, critic_steps=critic_steps,
+                          penalty_weight=penalty_weight, clip_value=clip_value, seed=seed, name=name)
+
+
+# --- the registry entries (genai_tf.models.registry) ----------------------------------------
+CRITIC_STEPS = 5
+CRITIC_BATCH = 64
+
+
+def _build_wgan_gp(image_shape, latent_dim, seed):
+    """The paper's recipe: n_critic = 5, λ = 10, Adam(1e-4, β1 = 0, β2 = 0.9) for both players."""
+    model = build_wgan(image_shape, latent_dim=latent_dim, critic_steps=CRITIC_STEPS, seed=seed)
+    model.compile(critic_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
+                  g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9))
+    return model
+
+
+FAMILIES = {
+    # One data batch is n_critic critic batches of 64 (the paper's batch size).
+    "wgan_gp": registry.Family(
+        "wgan_gp", _build_wgan_gp, WassersteinGAN, latent_dim=64, batch_size=CRITIC_STEPS * CRITIC_BATCH,
+        description="WGAN-GP: the DCGAN's generator, a critic without batch norm, gradient penalty λ=10 on "
+                    "uniform interpolates, 5 critic steps of 64 per generator step, Adam(1e-4, 0, 0.9)",
+        reconstructs=False),
+}
