@@ -122,9 +122,10 @@ def test_gan_quick_run_scores_the_conditional_gan_per_requested_digit(tmp_path):
     from benchmarks import gan
 
     output = tmp_path / "results_gan.md"
-    assert gan.main(["--quick", "--dataset", "digits", "--models", "dcgan,wgan_gp,cgan", "--output", str(output)]) == 0
+    assert gan.main(["--quick", "--dataset", "digits", "--models", "dcgan,wgan_gp,cgan,cgan_auxiliary",
+                     "--output", str(output)]) == 0
     text = output.read_text()
-    for model in ("dcgan", "wgan_gp", "cgan"):
+    for model in ("dcgan", "wgan_gp", "cgan", "cgan_auxiliary"):
         (cells,) = table_rows(text, model)
         assert all(math.isfinite(value) for value in numbers(cells[1:-1])), model
     (line,) = [line for line in text.splitlines() if line.startswith("- cgan:") and "overall" in line]
