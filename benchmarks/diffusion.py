@@ -62,16 +62,17 @@ def train(name, args):
                                verbose=args.verbose)
 
 
-def timed(function):
+def timed(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` and the wall seconds it took."""
     start = time.perf_counter()
-    value = function()
+    value = function(*args, **kwargs)
     return value, time.perf_counter() - start
 
 
 def unconditional_rows(model, stats, args, classifier, test_images):
     rows = []
     for steps, eta in [(steps, 0.0) for steps in args.steps] + [(TARGET_STEPS, 1.0)]:
-        samples, seconds = timed(lambda: model.generate(args.num_samples, seed=args.seed + 1, steps=steps, eta=eta))
+        samples, seconds = timed(model.generate, args.num_samples, seed=args.seed + 1, steps=steps, eta=eta)
         print(f"   {steps} steps, eta {eta:g}: {args.num_samples} samples in {seconds:.0f} s", flush=True)
         rows.append({"model": f"diffusion, {steps} DDIM steps" + (f", η = {eta:g}" if eta else ""), **stats,
                      "steps": steps, "eta": eta,
@@ -87,8 +88,8 @@ def guided_rows(model, args, classifier, test_images):
     for weight in args.guidance:
         per_class = args.per_class if weight == model.guidance else args.sweep_per_class
         requested = np.repeat(np.arange(model.num_classes), per_class)
-        samples, seconds = timed(lambda: model.generate(len(requested), seed=args.seed + 2, labels=requested,
-                                                        guidance=weight))
+        samples, seconds = timed(model.generate, len(requested), seed=args.seed + 2, labels=requested,
+                                 guidance=weight)
         predicted = classifier.predict(samples)
         scores = _scores(samples, test_images, classifier, args.seed)
         rows.append({"guidance": weight, "samples": len(requested), "seconds_per_1000": 1000 * seconds / len(requested),
@@ -190,14 +191,13 @@ def main(argv=None) -> int:
     rows = unconditional_rows(network, stats, args, classifier, test_images)
     compared = {}
     for name in args.compare:
-        samples, seconds = timed(lambda run=runs[name][0]: sample_quality.draw_samples(run.model, args.num_samples,
-                                                                                      seed=args.seed, chunk=1000))
+        samples, seconds = timed(sample_quality.draw_samples, runs[name][0].model, args.num_samples,
+                                 seed=args.seed, chunk=1000)
         compared[name] = {"model": f"{name} (same budget)", **runs[name][1], "seconds_per_1000": 1000 * seconds / args.num_samples,
                           **_scores(samples, test_images, classifier, args.seed)}
     ema_rows = []
     if network.ema_network is not None:
-        raw, seconds = timed(lambda: network.generate(args.num_samples, seed=args.seed + 1, steps=TARGET_STEPS,
-                                                      use_ema=False))
+        raw, seconds = timed(network.generate, args.num_samples, seed=args.seed + 1, steps=TARGET_STEPS, use_ema=False)
         ema_rows.append({"model": f"diffusion, raw weights (no EMA), {TARGET_STEPS} steps", **stats,
                          "seconds_per_1000": 1000 * seconds / args.num_samples,
                          **_scores(raw, test_images, classifier, args.seed)})

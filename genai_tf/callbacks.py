@@ -192,6 +192,46 @@ class EpochTimer(keras.callbacks.Callback):
         self.steps.append(self._steps)
 
 
+class StepHistory(keras.callbacks.Callback):
+    """Every training step's logs, and an evaluation of the model every ``every`` steps.
+
+    ``steps`` is a list of dicts, one per step: the logs ``fit`` reports (Keras's running means
+    over the current epoch, reset at each epoch's start) plus ``step`` and ``cpu_seconds``, this
+    process's CPU time spent training so far. With ``evaluate`` (a function of the model that
+    returns a dict of numbers, e.g. a cFID), ``evaluations`` gets that dict plus ``step`` and
+    ``cpu_seconds`` after every ``every``-th step. The evaluations' own CPU time is not counted
+    as training time, so a quality-against-training-time curve is not skewed by how often it was
+    measured.
+    """
+
+    def __init__(self, every=None, evaluate=None):
+        super().__init__()
+        if (every is None) != (evaluate is None):
+            raise ValueError("StepHistory takes both every= (steps) and evaluate= (a function of the model), or neither.")
+        if every is not None and int(every) < 1:
+            raise ValueError(f"every={every}; evaluate after a positive number of steps.")
+        self.every, self.evaluate = (None if every is None else int(every)), evaluate
+        self.steps, self.evaluations = [], []
+        self._start, self._excluded = None, 0.0
+
+    def _cpu_seconds(self):
+        return time.process_time() - self._start - self._excluded
+
+    def on_train_begin(self, logs=None):
+        if self._start is None:  # several fits continue the same clock
+            self._start = time.process_time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = len(self.steps) + 1
+        self.steps.append({**{key: float(value) for key, value in (logs or {}).items()},
+                           "step": step, "cpu_seconds": self._cpu_seconds()})
+        if self.every is not None and step % self.every == 0:
+            started = time.process_time()
+            result = {key: float(value) for key, value in self.evaluate(self.model).items()}
+            self.evaluations.append({**result, "step": step, "cpu_seconds": self.steps[-1]["cpu_seconds"]})
+            self._excluded += time.process_time() - started
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stop ``fit()`` once ``seconds`` of training time are spent, checked after every batch.
 

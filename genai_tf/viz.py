@@ -8,11 +8,26 @@ notebook: the returned figure displays when it is a cell's last value, and saves
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from genai_tf.callbacks import tile_images
+
+
+def save_figure(figure, name, enabled=True, folder="figures", dpi=110) -> Figure:
+    """Write ``figure`` to ``folder/name`` when ``enabled`` and return it, so a notebook cell that
+    ends with this call still shows the figure.
+
+    The notebooks pass ``enabled=CFG.save_figures`` (their full profile) and run from
+    ``notebooks/``, so the reference figures land in ``notebooks/figures``.
+    """
+    if enabled:
+        path = Path(folder) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    return figure
 
 
 def _show_image(axis, image, title=None):

@@ -108,6 +108,8 @@ def test_gan_verdicts_apply_issue_12s_targets_against_the_dcgan_row():
     for worse in ({"cfid": 6.1}, {"recall": 0.85}, {"max_class_ratio": 1.31}):  # 1.5x cFID, DCGAN's recall, 1.3x
         values = {"cfid": 6.0, "recall": 0.87, **worse}
         assert gan.verdict_of(_gan_row("wgan_gp", **values), dcgan, False).endswith("NOT met")
+        assert gan.verdict_of(_gan_row("wgan_gp_ttur", **values), dcgan, False).endswith("NOT met")
+    assert gan.verdict_of(_gan_row("wgan_gp_nc2", cfid=6.0, recall=0.87, max_class_ratio=1.2), dcgan, False).endswith(": met")
     good = {"accuracy": 0.985, "per_class": [0.99] * 9 + [0.95], "cfid": 4.0}
     assert gan.verdict_of(_gan_row("cgan", **good), dcgan, False).endswith(": met")
     for worse in ({"accuracy": 0.979}, {"per_class": [0.99] * 9 + [0.949]}, {"cfid": 4.01}):

@@ -242,6 +242,41 @@ def test_time_budget_stops_fit_and_reports_what_it_used():
         TimeBudget(1.0, clock="gpu")
 
 
+def test_step_history_records_every_step_and_evaluates_the_model_on_schedule():
+    import time
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    kernels = []  # the weight after each step, seen by an independent callback
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: kernels.append(float(model.layers[0].kernel.numpy()[0, 0])))
+
+    def evaluate(trained):
+        started = time.process_time()
+        while time.process_time() - started < 0.3:  # an expensive metric: 0.3 CPU-s
+            pass
+        return {"weight": trained.layers[0].kernel.numpy()[0, 0]}
+
+    history = callbacks.StepHistory(every=3, evaluate=evaluate)
+    x = np.ones((32, 1), "float32")
+    model.fit(x, 2 * x, batch_size=8, epochs=2, shuffle=False, callbacks=[record, history], verbose=0)
+    assert [entry["step"] for entry in history.steps] == list(range(1, 9))
+    assert all(np.isfinite(entry["loss"]) and entry["loss"] >= 0 for entry in history.steps)
+    assert [entry["step"] for entry in history.evaluations] == [3, 6]
+    for entry in history.evaluations:
+        assert entry["weight"] == pytest.approx(kernels[entry["step"] - 1])
+        assert entry["cpu_seconds"] == history.steps[entry["step"] - 1]["cpu_seconds"]
+    cpu = [entry["cpu_seconds"] for entry in history.steps]
+    assert all(later >= earlier for earlier, later in zip(cpu, cpu[1:]))
+    assert cpu[3] - cpu[2] < 0.2  # the 0.3 CPU-s evaluation after step 3 is not training time
+    model.fit(x, 2 * x, batch_size=8, epochs=1, shuffle=False, callbacks=[history], verbose=0)
+    assert history.steps[-1]["step"] == 12 and [e["step"] for e in history.evaluations] == [3, 6, 9, 12]
+    with pytest.raises(ValueError, match="both every"):
+        callbacks.StepHistory(every=3)
+    with pytest.raises(ValueError, match="positive"):
+        callbacks.StepHistory(every=0, evaluate=evaluate)
+
+
 def test_linear_decay_follows_its_formula_over_fit_steps():
     import keras
     import numpy as np

@@ -167,3 +167,24 @@ def test_every_text_family_trains_saves_loads_scores_and_samples(name, tmp_path,
     assert {model.generate(prompt, 30, seed=s) for s in range(4, 8)} != {sample}
     with pytest.raises(ValueError, match="generates text"):
         family.sample(model, 2)
+
+
+def test_a_variant_passes_settings_to_the_builder_and_leaves_the_registry_alone():
+    family = registry.family("wgan_gp")
+    ttur = family.variant(name="wgan_gp_ttur", fields={"batch_size": 64}, critic_steps=1, critic_lr=4e-4,
+                          filters=(8, 4), head_filters=4, d_filters=(4, 8))
+    assert (ttur.name, ttur.batch_size, ttur.model_class) == ("wgan_gp_ttur", 64, family.model_class)
+    model = ttur.build((28, 28, 1), 8, 0)
+    assert model.critic_steps == 1
+    assert float(model.critic_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert model.critic.count_params() < family.build((28, 28, 1), 8, 0).critic.count_params()
+    assert registry.family("wgan_gp").batch_size == 5 * 64 and family.variant() == family
+    clipped = family.variant(constraint="clipping", optimizer="rmsprop", critic_lr=5e-5, g_lr=5e-5,
+                             filters=(8, 4), head_filters=4, d_filters=(4, 8)).build((28, 28, 1), 8, 0)
+    assert clipped.constraint == "clipping" and type(clipped.g_optimizer).__name__ == "RMSprop"
+    with pytest.raises(ValueError, match="optimizer"):
+        family.variant(optimizer="sgd").build((28, 28, 1), 8, 0)
+    auxiliary = registry.family("cgan").variant(name="cgan_auxiliary", head="auxiliary", filters=(8, 4),
+                                                head_filters=4, d_filters=(4, 8)).build((28, 28, 1), 8, 0)
+    assert auxiliary.head == "auxiliary"

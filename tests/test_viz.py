@@ -158,3 +158,14 @@ def test_score_vs_cost_one_labelled_point_per_model_on_a_log_axis():
     axis = figure.axes[0]
     assert axis.get_xscale() == "log" and [text.get_text() for text in axis.texts] == ["unigram", "transformer"]
     assert [tuple(c.get_offsets()[0]) for c in axis.collections] == [(0.1, 4.9), (2400.0, 2.1)]
+
+
+def test_save_figure_writes_only_when_enabled_and_returns_the_figure(tmp_path):
+    from matplotlib.image import imread
+
+    figure = viz.line_panels([{"x": [0, 1], "series": {"y": [0, 1]}, "xlabel": "x", "ylabel": "y"}])
+    assert viz.save_figure(figure, "off.png", enabled=False, folder=tmp_path) is figure
+    assert not (tmp_path / "off.png").exists()
+    assert viz.save_figure(figure, "on.png", folder=tmp_path / "figures") is figure
+    written = imread(tmp_path / "figures" / "on.png")
+    assert written.ndim == 3 and written.shape[0] > 100 and written.shape[1] > 100  # a real image, not an empty file

@@ -9,6 +9,7 @@ tracker per term feeds ``fit()``'s history and TensorBoard under the same names.
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -19,6 +20,21 @@ def images_from_batch(data):
     if isinstance(data, dict):
         return data["images"]
     return data
+
+
+def requested_labels(labels, num_samples, num_classes):
+    """The ``(num_samples,)`` int32 classes a conditional ``generate`` draws, checked.
+
+    ``None`` cycles 0, 1, …, num_classes-1. A wrong count or a class outside [0, num_classes)
+    is a ``ValueError`` that says what was asked and what is allowed.
+    """
+    num_samples = int(num_samples)
+    labels = np.arange(num_samples) % num_classes if labels is None else np.asarray(labels).reshape(-1)
+    if len(labels) != num_samples:
+        raise ValueError(f"labels has {len(labels)} entries; generate({num_samples}) needs one per sample.")
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must be integers in [0, {num_classes}); got {sorted(set(labels.tolist()))}.")
+    return labels.astype("int32")
 
 
 def check_image_shape(images, expected_shape, model_name):

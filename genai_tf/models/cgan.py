@@ -22,14 +22,20 @@ from keras import layers, ops
 
 from genai_tf import losses
 from genai_tf.models import registry
-from genai_tf.models.base import MultiOptimizerModel, validated_images
-from genai_tf.models.gan import dcgan_features, dcgan_generator, default_d_filters
+from genai_tf.models.base import requested_labels, validated_images
+from genai_tf.models.gan import (
+    AdversarialModel,
+    dcgan_features,
+    dcgan_generator,
+    default_d_filters,
+    family_builder,
+)
 
 HEADS = ("projection", "auxiliary")
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
-class ConditionalGAN(MultiOptimizerModel):
+class ConditionalGAN(AdversarialModel):
     """G: ``[latents, labels]`` → image in [-1, 1]; D: ``[images, labels]`` → logit (projection)
     or images → ``[logit, class logits]`` (auxiliary).
 
@@ -38,36 +44,17 @@ class ConditionalGAN(MultiOptimizerModel):
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake", "class_loss")
-    network_names = ("generator", "discriminator")
     config_names = ("head", "num_classes", "class_weight", "seed")
-    optimizer_names = ("d_optimizer", "g_optimizer")
 
     def __init__(self, generator, discriminator, head="projection", num_classes=10, class_weight=1.0, seed=None,
                  **kwargs):
-        super().__init__(**kwargs)
         if head not in HEADS:
             raise ValueError(f"head={head!r}; use one of {HEADS}.")
-        self.generator = generator
-        self.discriminator = discriminator
+        super().__init__(generator, discriminator, seed=seed, **kwargs)
         self.head = head
         self.num_classes = int(num_classes)
         self.class_weight = float(class_weight)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.d_optimizer = None
-        self.g_optimizer = None
         self.build()
-
-    @property
-    def latent_dim(self):
-        return int(self.generator.input_shape[0][-1])
-
-    @property
-    def image_shape(self):
-        return tuple(self.generator.output_shape[1:])
-
-    def optimizer_networks(self):
-        return {"d_optimizer": self.discriminator, "g_optimizer": self.generator}
 
     def _batch_labels(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:
@@ -79,10 +66,6 @@ class ConditionalGAN(MultiOptimizerModel):
         latents, labels = inputs
         labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
         return (self.generator([latents, labels], training=training) + 1.0) / 2.0
-
-    def sample_latents(self, batch_size, seed=None):
-        return keras.random.normal((batch_size, self.latent_dim),
-                                   seed=self.seed_generator if seed is None else seed)
 
     def sample_labels(self, batch_size):
         return keras.random.randint((batch_size,), 0, self.num_classes, seed=self.seed_generator, dtype="int32")
@@ -151,14 +134,9 @@ class ConditionalGAN(MultiOptimizerModel):
         Without ``labels`` the classes cycle 0, 1, …, num_classes-1. Returns float32
         ``(n, H, W, C)`` in [0, 1].
         """
-        num_samples = int(num_samples)
-        labels = np.arange(num_samples) % self.num_classes if labels is None else np.asarray(labels).reshape(-1)
-        if len(labels) != num_samples:
-            raise ValueError(f"labels has {len(labels)} entries; generate({num_samples}) needs one per sample.")
-        if num_samples and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(f"labels must be integers in [0, {self.num_classes}); got {sorted(set(labels.tolist()))}.")
-        latents = self.sample_latents(num_samples, seed=seed)
-        images = self([latents, ops.convert_to_tensor(labels.astype("int32"))], training=False)
+        labels = requested_labels(labels, num_samples, self.num_classes)
+        latents = self.sample_latents(len(labels), seed=seed)
+        images = self([latents, ops.convert_to_tensor(labels)], training=False)
         return np.asarray(ops.convert_to_numpy(images), dtype="float32")
 
 
@@ -187,17 +165,9 @@ def build_cgan(image_shape, num_classes=10, latent_dim=64, filters=(128, 64), he
 
 
 # --- the registry entry (genai_tf.models.registry) ------------------------------------------
-def _build_cgan(image_shape, latent_dim, seed, head="projection"):
-    """The DCGAN's recipe: Adam 4e-4 (β1 = 0.5) for both players, decayed over the second half."""
-    model = build_cgan(image_shape, latent_dim=latent_dim, head=head, seed=seed)
-    model.compile(d_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5),
-                  g_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5))
-    return model
-
-
 FAMILIES = {
     "cgan": registry.Family(
-        "cgan", _build_cgan, ConditionalGAN, latent_dim=64, data="labelled_images",
+        "cgan", family_builder(build_cgan, 4e-4), ConditionalGAN, latent_dim=64, data="labelled_images",
         description="class-conditional DCGAN: label embedding in G, projection discriminator, "
                     "the DCGAN's recipe (Adam 4e-4 decayed linearly to 0 over the second half)",
         reconstructs=False, decay_start=0.5),

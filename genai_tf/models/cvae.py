@@ -15,7 +15,7 @@ import numpy as np
 from keras import ops
 
 from genai_tf.models import networks, registry
-from genai_tf.models.base import images_from_batch, validated_images
+from genai_tf.models.base import images_from_batch, requested_labels, validated_images
 from genai_tf.models.vae import VAE
 
 
@@ -82,15 +82,8 @@ class ConditionalVAE(VAE):
         Without ``labels`` the classes cycle 0, 1, …, num_classes-1. Returns float32
         ``(n, H, W, C)`` in [0, 1].
         """
-        num_samples = int(num_samples)
-        if labels is None:
-            labels = np.arange(num_samples) % self.num_classes
-        labels = np.asarray(labels).reshape(-1)
-        if len(labels) != num_samples:
-            raise ValueError(f"labels has {len(labels)} entries; generate({num_samples}) needs one per sample.")
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(f"labels must be integers in [0, {self.num_classes}); got {sorted(set(labels))}.")
-        latents = keras.random.normal((num_samples, self.latent_dim),
+        labels = requested_labels(labels, num_samples, self.num_classes)
+        latents = keras.random.normal((len(labels), self.latent_dim),
                                       seed=self.seed_generator if seed is None else seed)
         return np.asarray(ops.convert_to_numpy(self.decode(latents, labels)), dtype="float32")
 

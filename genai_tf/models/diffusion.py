@@ -20,7 +20,7 @@ from keras import ops
 
 from genai_tf import losses, samplers
 from genai_tf.models import registry
-from genai_tf.models.base import LossTermsModel, validated_images
+from genai_tf.models.base import LossTermsModel, requested_labels, validated_images
 from genai_tf.models.unet import build_unet
 
 
@@ -169,11 +169,7 @@ class DiffusionModel(LossTermsModel):
                 raise ValueError("Guidance needs labels: without them the samples are unconditional (the null class).")
             labels, guidance = np.full(num_samples, self.null_class), 0.0
         else:
-            labels = np.asarray(labels).reshape(-1)
-            if len(labels) != num_samples:
-                raise ValueError(f"labels has {len(labels)} entries; generate({num_samples}) needs one per sample.")
-            if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
-                raise ValueError(f"labels must be integers in [0, {self.num_classes}); got {sorted(set(labels.tolist()))}.")
+            labels = requested_labels(labels, num_samples, self.num_classes)
             guidance = self.guidance if guidance is None else float(guidance)
             if guidance < 0 or not math.isfinite(guidance):
                 raise ValueError(f"guidance={guidance}: the guidance weight w must be a finite number ≥ 0 "

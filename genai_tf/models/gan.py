@@ -27,8 +27,60 @@ GENERATOR_LOSSES = {
 }
 
 
+class AdversarialModel(MultiOptimizerModel):
+    """What the course's adversarial pairs share: a generator G: z → image in [-1, 1], its
+    opponent (``network_names[1]``: a discriminator or a critic), a seeded noise generator and
+    one optimizer per player, named by ``optimizer_names`` (the opponent's first).
+
+    A subclass sets its own settings after ``super().__init__`` and then calls ``self.build()``.
+    """
+
+    network_names = ("generator", "discriminator")
+    optimizer_names = ("d_optimizer", "g_optimizer")
+
+    def __init__(self, generator, opponent, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        setattr(self, self.network_names[1], opponent)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        for name in self.optimizer_names:
+            setattr(self, name, None)
+
+    @property
+    def latent_dim(self):
+        shape = self.generator.input_shape  # a conditional generator's first input is z
+        return int((shape[0] if isinstance(shape, list) else shape)[-1])
+
+    @property
+    def image_shape(self):
+        return tuple(self.generator.output_shape[1:])
+
+    def optimizer_networks(self):
+        opponent_optimizer, generator_optimizer = self.optimizer_names
+        return {opponent_optimizer: getattr(self, self.network_names[1]), generator_optimizer: self.generator}
+
+    def sample_latents(self, batch_size, seed=None):
+        """z ~ N(0, I), ``(batch_size, latent_dim)``; from the model's own generator unless ``seed``."""
+        return keras.random.normal((batch_size, self.latent_dim),
+                                   seed=self.seed_generator if seed is None else seed)
+
+    def call(self, latents, training=False):
+        """G(z) in [0, 1]."""
+        return (self.generator(latents, training=training) + 1.0) / 2.0
+
+    def generate(self, num_samples, seed=None):
+        """Draw z ~ N(0, I); return G(z) as float32 ``(n, H, W, C)`` in [0, 1]."""
+        latents = self.sample_latents(int(num_samples), seed=seed)
+        return np.asarray(ops.convert_to_numpy(self(latents, training=False)), dtype="float32")
+
+    def decode(self, latents):
+        """G(z) in [0, 1], so latent-space plots work as for the VAE."""
+        return self(ops.convert_to_tensor(latents, dtype="float32"), training=False)
+
+
 @keras.saving.register_keras_serializable(package="genai_tf")
-class GAN(MultiOptimizerModel):
+class GAN(AdversarialModel):
     """A generator G: z → image and a discriminator D: image → logit, trained adversarially.
 
     Args:
@@ -42,43 +94,16 @@ class GAN(MultiOptimizerModel):
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
-    network_names = ("generator", "discriminator")
     config_names = ("generator_loss", "seed")
-    optimizer_names = ("d_optimizer", "g_optimizer")
 
     def __init__(self, generator, discriminator, generator_loss="non_saturating", seed=None, **kwargs):
-        super().__init__(**kwargs)
         if generator_loss not in GENERATOR_LOSSES:
             raise ValueError(f"generator_loss={generator_loss!r}; use one of {sorted(GENERATOR_LOSSES)}.")
-        self.generator = generator
-        self.discriminator = discriminator
+        super().__init__(generator, discriminator, seed=seed, **kwargs)
         self.generator_loss = generator_loss
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.d_optimizer = None
-        self.g_optimizer = None
         self.build()
 
-    @property
-    def latent_dim(self):
-        return int(self.generator.input_shape[-1])
-
-    @property
-    def image_shape(self):
-        return tuple(self.generator.output_shape[1:])
-
-    def optimizer_networks(self):
-        return {"d_optimizer": self.discriminator, "g_optimizer": self.generator}
-
     # --- the two players ---------------------------------------------------------------
-    def call(self, latents, training=False):
-        """G(z) in [0, 1]."""
-        return (self.generator(latents, training=training) + 1.0) / 2.0
-
-    def sample_latents(self, batch_size, seed=None):
-        return keras.random.normal((batch_size, self.latent_dim),
-                                   seed=self.seed_generator if seed is None else seed)
-
     def discriminator_terms(self, real, fake, training=False):
         """D's loss (Eq. GAN.2) and its mean outputs D(x), D(G(z)) on [-1, 1] images."""
         real_logits = self.discriminator(real, training=training)
@@ -120,14 +145,6 @@ class GAN(MultiOptimizerModel):
         self.g_optimizer.apply(tape.gradient(g_terms["g_loss"], g_weights), g_weights)
         return self._record({**d_terms, **g_terms})
 
-    def generate(self, num_samples, seed=None):
-        """Draw z ~ N(0, I); return G(z) as float32 ``(n, H, W, C)`` in [0, 1]."""
-        latents = self.sample_latents(int(num_samples), seed=seed)
-        return np.asarray(ops.convert_to_numpy(self(latents, training=False)), dtype="float32")
-
-    def decode(self, latents):
-        """G(z) in [0, 1], so latent-space plots work as for the VAE."""
-        return self(ops.convert_to_tensor(latents, dtype="float32"), training=False)
 
 def build_mlp_gan(image_shape, latent_dim=100, units=(256, 512, 1024), seed=None, generator_loss="non_saturating"):
     """The classic MLP GAN: G 100→256→512→1024→image (LeakyReLU 0.2, tanh), D image→1024→512→256→1."""
@@ -220,9 +237,14 @@ def build_dcgan(image_shape, latent_dim=64, filters=(128, 64), head_filters=32, 
 
 
 # --- the registry entries (genai_tf.models.registry) ----------------------------------------
-def _family_builder(builder, learning_rate):
-    def build(image_shape, latent_dim, seed):
-        model = builder(image_shape, latent_dim=latent_dim, seed=seed)
+def family_builder(builder, learning_rate):
+    """A registry ``build`` for ``builder`` with Adam(``learning_rate``, β1 = 0.5) for both players.
+
+    Keyword settings (widths, a cGAN's head) go through to ``builder``: the way
+    ``registry.Family.variant`` makes a narrower or other-headed recipe.
+    """
+    def build(image_shape, latent_dim, seed, **settings):
+        model = builder(image_shape, latent_dim=latent_dim, seed=seed, **settings)
         model.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5))
         return model
@@ -233,14 +255,14 @@ def _family_builder(builder, learning_rate):
 FAMILIES = {
     # The classic listing's batch of 64.
     "gan": registry.Family(
-        "gan", _family_builder(build_mlp_gan, 2e-4), GAN, latent_dim=100, batch_size=64,
+        "gan", family_builder(build_mlp_gan, 2e-4), GAN, latent_dim=100, batch_size=64,
         description="classic MLP GAN, non-saturating loss", reconstructs=False),
     # build_dcgan's defaults: a full-resolution head in G and three convs in D. Adam 4e-4 for
     # both players, decayed linearly to 0 over the second half of training. On MNIST in 30
     # CPU-min: cFID 3.95 = 5.1x the real floor; the head alone at 2e-4 gave 10.67 (13.8x).
     # Each change measured at equal CPU time: benchmarks/README.md, "DCGAN tuning".
     "dcgan": registry.Family(
-        "dcgan", _family_builder(build_dcgan, 4e-4), GAN, latent_dim=64,
+        "dcgan", family_builder(build_dcgan, 4e-4), GAN, latent_dim=64,
         description="DCGAN (full-resolution head in G, three convs in D), non-saturating loss, "
                     "Adam 4e-4 decayed linearly to 0 over the second half",
         reconstructs=False, decay_start=0.5),

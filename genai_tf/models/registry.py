@@ -16,6 +16,7 @@ families quickly; :func:`family` imports the declaring module when it is first a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 from collections.abc import Callable
 
@@ -82,6 +83,13 @@ class Family:
             raise ValueError(f"Family {self.name!r}: only text families are counted (data={self.data!r}).")
         if self.decay_start is not None and not 0.0 <= self.decay_start < 1.0:
             raise ValueError(f"Family {self.name!r}: decay_start={self.decay_start} is not in [0, 1).")
+
+    def variant(self, name=None, fields=None, **settings) -> Family:
+        """This recipe with ``settings`` passed to its builder (narrower networks for a smoke run,
+        another head or learning rate for a recipe search) and ``fields`` of the Family replaced
+        (``{"batch_size": 160}``); ``name`` names the variant (default: the same name)."""
+        build = functools.partial(self.build, **settings) if settings else self.build
+        return dataclasses.replace(self, name=name or self.name, build=build, **(fields or {}))
 
     @property
     def text(self) -> bool:

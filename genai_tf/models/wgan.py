@@ -23,8 +23,8 @@ from keras import layers, ops
 
 from genai_tf import losses
 from genai_tf.models import registry
-from genai_tf.models.base import MultiOptimizerModel, validated_images
-from genai_tf.models.gan import dcgan_features, dcgan_generator, default_d_filters
+from genai_tf.models.base import validated_images
+from genai_tf.models.gan import AdversarialModel, dcgan_features, dcgan_generator, default_d_filters
 
 CONSTRAINTS = ("gradient_penalty", "clipping")
 
@@ -38,8 +38,63 @@ def critic_gradients(critic, points):
     return scores, tape.gradient(total, points)
 
 
+def critic_objective(critic, real, fake, alpha, penalty_weight=10.0, use_penalty=True):
+    """The critic's terms on one batch: Eq. (WGAN.4), plus Eq. (WGAN.7) on the interpolates of
+    Eq. (WGAN.6) with weights ``alpha`` when ``use_penalty``.
+
+    Real, fake and interpolated points go through the critic in one batch: without batch
+    normalisation each score depends on its own point only, so this is three forward passes in
+    one, and the gradient of the summed interpolate scores is each interpolate's own. Returns
+    ``critic_loss`` (minimised), ``wasserstein`` (E f(x) − E f(x̃), the estimate of W₁),
+    ``gradient_penalty`` and ``gradient_norm`` (mean ‖∇f(x̂)‖), each a scalar.
+    """
+    batch_size = ops.shape(real)[0]
+    points = ops.concatenate([real, fake, losses.interpolates(real, fake, alpha)], axis=0)
+    scores, gradients = critic_gradients(critic, points)
+    real_scores, fake_scores, _ = ops.split(scores, 3, axis=0)
+    penalty = ops.mean(losses.gradient_penalty(gradients[2 * batch_size:], penalty_weight))
+    wasserstein_loss = ops.mean(losses.wasserstein_critic_loss(real_scores, fake_scores))
+    norms = ops.sqrt(ops.sum(ops.square(ops.reshape(gradients[2 * batch_size:], (batch_size, -1))), axis=-1))
+    return {
+        "critic_loss": wasserstein_loss + penalty if use_penalty else wasserstein_loss,
+        "wasserstein": -wasserstein_loss,
+        "gradient_penalty": penalty,
+        "gradient_norm": ops.mean(norms),
+    }
+
+
+def fit_critic(critic, real, fake, steps, optimizer, batch_size=512, penalty_weight=10.0, seed=0):
+    """Train ``critic`` alone to tell two fixed samples apart, with the penalised objective.
+
+    Each step draws ``batch_size`` points of each sample (with replacement) and one α ~ U[0, 1]
+    per pair, and takes one ``optimizer`` step on :func:`critic_objective`'s ``critic_loss``.
+    This is the critic's half of WGAN-GP with the generator frozen: after training,
+    E f(real) − E f(fake) estimates W₁(real, fake) (notebook 06's Check 1). Returns each step's
+    batch estimate of W₁, a list of floats.
+    """
+    real, fake = (np.asarray(sample, "float32") for sample in (real, fake))
+    if real.ndim == 1:
+        real, fake = real[:, None], fake[:, None]
+    rng = np.random.default_rng(seed)
+
+    @tf.function
+    def step(real_batch, fake_batch, alpha):
+        with tf.GradientTape() as tape:
+            terms = critic_objective(critic, real_batch, fake_batch, alpha, penalty_weight)
+        weights = critic.trainable_weights
+        optimizer.apply(tape.gradient(terms["critic_loss"], weights), weights)
+        return terms["wasserstein"]
+
+    estimates = []
+    for _ in range(int(steps)):
+        real_batch = real[rng.integers(0, len(real), batch_size)]
+        fake_batch = fake[rng.integers(0, len(fake), batch_size)]
+        estimates.append(float(step(real_batch, fake_batch, rng.uniform(size=batch_size).astype("float32"))))
+    return estimates
+
+
 @keras.saving.register_keras_serializable(package="genai_tf")
-class WassersteinGAN(MultiOptimizerModel):
+class WassersteinGAN(AdversarialModel):
     """A generator G: z → image and a critic f: image → score (no sigmoid), Eqs. (WGAN.3–7).
 
     Args:
@@ -63,7 +118,6 @@ class WassersteinGAN(MultiOptimizerModel):
 
     def __init__(self, generator, critic, constraint="gradient_penalty", critic_steps=5, penalty_weight=10.0,
                  clip_value=0.01, seed=None, **kwargs):
-        super().__init__(**kwargs)
         if constraint not in CONSTRAINTS:
             raise ValueError(f"constraint={constraint!r}; use one of {CONSTRAINTS}.")
         if int(critic_steps) < 1:
@@ -73,35 +127,13 @@ class WassersteinGAN(MultiOptimizerModel):
             raise ValueError(f"The critic has batch normalisation ({', '.join(normalised)}): it makes each score "
                              "depend on the whole batch, so the per-example gradient penalty no longer constrains "
                              "f. Build the critic without it (layer normalisation or none).")
-        self.generator = generator
-        self.critic = critic
+        super().__init__(generator, critic, seed=seed, **kwargs)
         self.constraint = constraint
         self.critic_steps = int(critic_steps)
         self.penalty_weight = float(penalty_weight)
         self.clip_value = float(clip_value)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.critic_optimizer = None
-        self.g_optimizer = None
         self.build()
 
-    @property
-    def latent_dim(self):
-        return int(self.generator.input_shape[-1])
-
-    @property
-    def image_shape(self):
-        return tuple(self.generator.output_shape[1:])
-
-    def optimizer_networks(self):
-        return {"critic_optimizer": self.critic, "g_optimizer": self.generator}
-
-    def call(self, latents, training=False):
-        """G(z) in [0, 1]."""
-        return (self.generator(latents, training=training) + 1.0) / 2.0
-
-    def sample_latents(self, batch_size):
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
     # --- the critic's objective ----------------------------------------------------------
     def interpolation_weights(self, batch_size):
@@ -113,27 +145,9 @@ class WassersteinGAN(MultiOptimizerModel):
         return keras.random.uniform((batch_size,), seed=self.seed_generator)
 
     def critic_terms(self, real, fake):
-        """The critic's loss (Eq. WGAN.4, + Eq. WGAN.7 with the penalty) on [-1, 1] images.
-
-        Real, fake and interpolated images go through the critic in one batch: without batch
-        normalisation each score depends on its own image only, so this is three forward passes
-        in one, and the gradient of the summed interpolate scores is each interpolate's own.
-        """
-        batch_size = ops.shape(real)[0]
-        alpha = self.interpolation_weights(batch_size)
-        points = ops.concatenate([real, fake, losses.interpolates(real, fake, alpha)], axis=0)
-        scores, gradients = critic_gradients(self.critic, points)
-        real_scores, fake_scores, _ = ops.split(scores, 3, axis=0)
-        penalty = ops.mean(losses.gradient_penalty(gradients[2 * batch_size:], self.penalty_weight))
-        wasserstein_loss = ops.mean(losses.wasserstein_critic_loss(real_scores, fake_scores))
-        norms = ops.sqrt(ops.sum(ops.square(ops.reshape(gradients[2 * batch_size:], (batch_size, -1))), axis=-1))
-        use_penalty = self.constraint == "gradient_penalty"
-        return {
-            "critic_loss": wasserstein_loss + penalty if use_penalty else wasserstein_loss,
-            "wasserstein": -wasserstein_loss,
-            "gradient_penalty": penalty,
-            "gradient_norm": ops.mean(norms),
-        }
+        """The critic's loss (Eq. WGAN.4, + Eq. WGAN.7 with the penalty) on [-1, 1] images."""
+        return critic_objective(self.critic, real, fake, self.interpolation_weights(ops.shape(real)[0]),
+                                self.penalty_weight, use_penalty=self.constraint == "gradient_penalty")
 
     def generator_terms(self, latents, training=False):
         fake_scores = self.critic(self.generator(latents, training=training), training=training)
@@ -175,16 +189,6 @@ class WassersteinGAN(MultiOptimizerModel):
         self.g_optimizer.apply(tape.gradient(g_terms["g_loss"], g_weights), g_weights)
         return self._record({**terms, **g_terms})
 
-    def generate(self, num_samples, seed=None):
-        """Draw z ~ N(0, I); return G(z) as float32 ``(n, H, W, C)`` in [0, 1]."""
-        latents = keras.random.normal((int(num_samples), self.latent_dim),
-                                      seed=self.seed_generator if seed is None else seed)
-        return np.asarray(ops.convert_to_numpy(self(latents, training=False)), dtype="float32")
-
-    def decode(self, latents):
-        """G(z) in [0, 1], for latent-space plots."""
-        return self(ops.convert_to_tensor(latents, dtype="float32"), training=False)
-
 
 def build_wgan(image_shape, latent_dim=64, filters=(128, 64), head_filters=32, d_filters=None,
                constraint="gradient_penalty", critic_steps=5, penalty_weight=10.0, clip_value=0.01, seed=None):
@@ -204,11 +208,25 @@ CRITIC_STEPS = 5
 CRITIC_BATCH = 64
 
 
-def _build_wgan_gp(image_shape, latent_dim, seed):
-    """The paper's recipe: n_critic = 5, λ = 10, Adam(1e-4, β1 = 0, β2 = 0.9) for both players."""
-    model = build_wgan(image_shape, latent_dim=latent_dim, critic_steps=CRITIC_STEPS, seed=seed)
-    model.compile(critic_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
-                  g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9))
+OPTIMIZERS = {
+    "adam": lambda rate: keras.optimizers.Adam(rate, beta_1=0.0, beta_2=0.9),  # WGAN-GP's
+    "rmsprop": lambda rate: keras.optimizers.RMSprop(rate),                     # WGAN's (clipping)
+}
+
+
+def _build_wgan_gp(image_shape, latent_dim, seed, critic_steps=CRITIC_STEPS, critic_lr=1e-4, g_lr=1e-4,
+                   optimizer="adam", **settings):
+    """The paper's recipe: n_critic = 5, λ = 10, Adam(1e-4, β1 = 0, β2 = 0.9) for both players.
+
+    ``critic_steps``, the two learning rates and ``optimizer`` (a key of :data:`OPTIMIZERS`) are the
+    knobs the benchmark's recipe search and notebook 06's clipping run turn (benchmarks/README.md,
+    "WGAN-GP recipe"); the family's batch must be ``critic_steps × b``. Other ``settings``
+    (widths, ``constraint``) go through to :func:`build_wgan`.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer={optimizer!r}; use one of {sorted(OPTIMIZERS)}.")
+    model = build_wgan(image_shape, latent_dim=latent_dim, critic_steps=critic_steps, seed=seed, **settings)
+    model.compile(critic_optimizer=OPTIMIZERS[optimizer](critic_lr), g_optimizer=OPTIMIZERS[optimizer](g_lr))
     return model
 
 
