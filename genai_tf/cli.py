@@ -1,4 +1,4 @@
-"""The ``genai-tf`` command: ``doctor``, ``train``, ``sample``, ``score``, ``evaluate`` and ``student``.
+"""The ``genai-tf`` command: ``doctor``, ``train``, ``sample``, ``score``, ``evaluate``, ``student`` and ``site``.
 
 For instructors pre-training checkpoints before a class, for a room's set-up check, and for
 the benchmarks::
@@ -16,6 +16,7 @@ the benchmarks::
     genai-tf train transformer --text plays.txt --minutes 20 --output checkpoints/text/transformer
     genai-tf sample checkpoints/text/transformer --prompt "ROMEO:" --length 300 --temperature 0.8
     genai-tf score checkpoints/text/transformer --text held_out.txt --json
+    genai-tf site --output site/
 
 ``train`` checkpoints into ``--output`` as it goes; the same command run again after a kill
 resumes where it stopped (``--fresh`` starts over). Exit status: 0 on success, 1 when the
@@ -235,6 +236,17 @@ def student(args) -> int:
     return 0
 
 
+def site(args) -> int:
+    """Render the notebooks and the course map as HTML pages in ``--output``, readable offline."""
+    from genai_tf import site as course_site
+
+    notebooks = Path(args.notebooks) if args.notebooks is not None else course_site.default_notebooks_dir()
+    pages = course_site.build_site(notebooks, Path(args.output))
+    print(f"{pages[0]}: the course map and {len(pages) - 1} notebook pages from {notebooks}; "
+          "open it in a browser (nothing is loaded from the network)")
+    return 0
+
+
 def evaluate(args) -> int:
     """Score generated images (a ``.npy``) against the dataset's test split: cFID, KID, IS, P/R."""
     _quiet_tensorflow()
@@ -351,6 +363,16 @@ def build_parser() -> argparse.ArgumentParser:
     students.add_argument("notebooks", nargs="+", help="notebooks/NN_topic.ipynb ...")
     students.add_argument("--output", required=True, help="folder for the student copies")
 
+    sites = commands.add_parser("site", help="build the course as HTML pages that work offline",
+                                description="Render every notebook (as committed, not executed) and the "
+                                            "course map as HTML, with MathJax and the reference figures "
+                                            "copied in, so the pages load nothing from the network.")
+    sites.add_argument("--output", default="site",
+                       help="folder for index.html and the pages: new, empty, or a site built before, "
+                            "which is replaced (default: %(default)s)")
+    sites.add_argument("--notebooks", default=None,
+                       help="the folder of NN_topic.ipynb notebooks (default: the course's notebooks/)")
+
     evaluator = commands.add_parser("evaluate", help="score generated images: cFID, KID, IS, precision/recall",
                                     description="Score samples against the dataset's test split in the "
                                                 "course classifier's feature space.")
@@ -367,7 +389,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit with status 2
     handlers = {"doctor": doctor, "train": train, "sample": sample, "score": score, "student": student,
-                "evaluate": evaluate}
+                "evaluate": evaluate, "site": site}
     try:
         from genai_tf import config
 
