@@ -243,6 +243,15 @@ def active_units(function) -> CheckResult:
                 rtol=0, atol=0)
 
 
+def equivalent_beta(function) -> CheckResult:
+    """Check ``function(decoder_variance) -> β`` (notebook 02): times 2σ², the Gaussian decoder's
+    loss ‖x − μ‖²/(2σ²) + KL is ‖x − μ‖² + 2σ²·KL, so β = 2σ² for every σ²."""
+    variances = [0.01, 0.05, 0.3, 1.0, 4.0]
+    return _run("equivalent_beta", lambda v: float(function(v)), [(v,) for v in variances], [2 * v for v in variances],
+                "multiply ‖x − μ‖²/(2σ²) + KL by 2σ² so the squared error has weight 1; the KL's weight is β. "
+                "It must hold for every σ², not one.", shape_hint="one number")
+
+
 def discriminator_loss(function) -> CheckResult:
     """Check ``function(real_logits, fake_logits) -> (batch,)`` against Eq. (GAN.2), on logits.
 
@@ -269,6 +278,30 @@ def generator_nonsaturating_loss(function) -> CheckResult:
     expected = [np.logaddexp(0.0, -f.astype("float64")).reshape(-1) for (f,) in cases]
     return _run("generator_nonsaturating_loss", function, cases, expected,
                 "−log σ(l) = softplus(−l); at l = −100 the answer is 100, not inf.")
+
+
+def saturation_point(function) -> CheckResult:
+    """Check ``function(ratio, minimax_loss, non_saturating_loss) -> D(G(z))`` (notebook 03).
+
+    The answer is where ``ratio · |∂ minimax/∂l| = |∂ non-saturating/∂l|``. For the package's losses
+    that is ``1 / (1 + ratio)``; the check also passes scaled losses, ``a·minimax`` and
+    ``b·non-saturating``, whose answer ``b / (a·ratio + b)`` a closed form written for the package's
+    losses misses: only gradients taken of the losses given (``tf.GradientTape``) get every case.
+    """
+    from genai_tf import losses
+
+    def scaled(loss, factor):
+        return lambda logits: factor * loss(logits)
+
+    cases, expected = [], []
+    for ratio, a, b in [(100.0, 1.0, 1.0), (10.0, 1.0, 1.0), (100.0, 3.0, 1.0), (50.0, 1.0, 2.0)]:
+        cases.append((ratio, scaled(losses.generator_minimax_loss, a), scaled(losses.generator_nonsaturating_loss, b)))
+        expected.append(b / (a * ratio + b))
+    return _run("saturation_point", lambda *case: float(function(*case)), cases, expected,
+                "differentiate the two loss functions you are given with tf.GradientTape (the check "
+                "passes scaled losses, so a closed form for the package's losses is not enough), and find "
+                "the logit where ratio·|g_minimax| = |g_non_saturating| with brentq; return σ(logit).",
+                rtol=1e-3, atol=1e-6, shape_hint="one number, D(G(z)) in (0, 1)")
 
 
 def optimal_discriminator(function) -> CheckResult:
@@ -628,3 +661,112 @@ def wasserstein_critic_loss(function) -> CheckResult:
     return _run("wasserstein_critic_loss", function, cases, expected,
                 "the critic minimises f(G(z)) − f(x) on raw scores: no sigmoid, no log (it is not a "
                 "discriminator), and mind the sign: real images should score high.")
+
+
+# --- notebook 04: measuring a CVAE (exercises 3 and 4) -----------------------------------------
+class _LabelledSamples:
+    """A stand-in CVAE whose samples carry their label in every pixel (value = label)."""
+
+    num_classes = 10
+
+    def generate(self, num_samples, seed=None, labels=None):
+        labels = np.arange(num_samples) % self.num_classes if labels is None else np.asarray(labels).reshape(-1)
+        return np.broadcast_to(labels.astype("float32").reshape(-1, 1, 1, 1), (len(labels), 4, 4, 1)).copy()
+
+
+class _PixelReader:
+    """A stand-in classifier: reads the label from the first pixel, and is wrong on every
+    ``wrong_every``-th image (it says label + 1), so accuracies are known exactly."""
+
+    def __init__(self, wrong_every=None):
+        self.wrong_every = wrong_every
+
+    def predict(self, images):
+        labels = np.rint(np.asarray(images)[:, 0, 0, 0]).astype("int64")
+        if self.wrong_every:
+            wrong = np.arange(len(labels)) % self.wrong_every == 0
+            labels = np.where(wrong, (labels + 1) % 10, labels)
+        return labels
+
+
+def class_accuracy(function) -> CheckResult:
+    """Check ``function(model, classifier, digit, num_samples, seed) -> share`` (notebook 04,
+    exercise 3) on a stand-in model and classifier whose answer is known: the classifier is
+    wrong on every 4th image, so the share read as ``digit`` is 1 − ⌈n/4⌉/n."""
+    cases = [(_LabelledSamples(), _PixelReader(wrong_every=4), digit, n, 0) for digit, n in [(3, 40), (7, 10), (0, 9)]]
+    expected = [1.0 - math.ceil(n / 4) / n for (_, _, _, n, _) in cases]
+    return _run("class_accuracy", lambda *case: float(function(*case)), cases, expected,
+                "draw the samples with labels=np.full(num_samples, digit), then return the mean of "
+                "classifier.predict(samples) == digit; a constant is not an answer.", shape_hint="one number")
+
+
+class _StandInCVAE:
+    """A stand-in CVAE with known codes: ``copies_label`` puts a scaled one-hot label in z and
+    decodes the label *from z* (ignoring the y it is given); otherwise z is random style and the
+    decoder draws the y it is given. Images carry their label in every pixel."""
+
+    num_classes = 10
+
+    def __init__(self, copies_label, latent_dim, seed):
+        self.copies_label, self.latent_dim, self.rng = copies_label, latent_dim, _rng(seed)
+
+    def encode(self, images, labels):
+        labels = np.asarray(labels).reshape(-1)
+        z_mean = self.rng.normal(scale=0.5, size=(len(labels), self.latent_dim))
+        if self.copies_label:
+            z_mean[:, :self.num_classes] += 3.0 * np.eye(self.num_classes)[labels]
+        z_log_var = self.rng.normal(scale=0.3, size=z_mean.shape) - 1.0
+        self.last = (z_mean, z_log_var)
+        return z_mean.astype("float32"), z_log_var.astype("float32")
+
+    def decode(self, latents, labels):
+        latents = np.asarray(latents)
+        shown = (np.argmax(latents[:, :self.num_classes], axis=1) if self.copies_label
+                 else np.asarray(labels).reshape(-1))
+        return np.broadcast_to(shown.astype("float32").reshape(-1, 1, 1, 1), (len(shown), 4, 4, 1)).copy()
+
+
+def code_report(function) -> CheckResult:
+    """Check ``function(model, images, labels, classifier) -> {"kl", "label_in_z", "swap_accuracy"}``
+    (notebook 04, exercise 4) on two stand-in CVAEs with known answers.
+
+    One copies the label into z and ignores the y it decodes with: the label is fully in z
+    (``label_in_z`` near 1) and a swapped label is never obeyed (``swap_accuracy`` 0). The other's
+    z is pure style (``label_in_z`` near chance when scored on the held-out half: a probe scored
+    on the half it was fitted on would look far better than chance) and obeys every label
+    (``swap_accuracy`` 1). ``kl`` is the mean of Eq. (VAE.4) over the images.
+    """
+    name = "code_report"
+    labels = np.arange(200) % 10
+    images = np.broadcast_to(labels.astype("float32").reshape(-1, 1, 1, 1), (200, 4, 4, 1)).copy()
+    for copies_label in (True, False):
+        model = _StandInCVAE(copies_label, latent_dim=40, seed=11 if copies_label else 12)
+        try:
+            report = function(model, images, labels, _PixelReader())
+        except NotImplementedError:
+            return CheckResult(name, False, "not implemented yet: replace the `raise NotImplementedError`.")
+        except Exception as error:
+            return CheckResult(name, False, f"raised {type(error).__name__}: {error}. Hint: encode with the true "
+                                            "labels, fit the probe on one half of z_mean, decode with (y + 1) mod 10.")
+        missing = {"kl", "label_in_z", "swap_accuracy"} - set(report)
+        if missing:
+            return CheckResult(name, False, f"the report lacks {sorted(missing)}.")
+        kind = "a model that copies the label into z" if copies_label else "a model whose z is style only"
+        z_mean, z_log_var = model.last
+        kl = float(np.mean(0.5 * np.sum(z_mean**2 + np.exp(z_log_var) - z_log_var - 1.0, axis=1)))
+        if not np.isclose(float(report["kl"]), kl, rtol=1e-3):
+            return CheckResult(name, False, f"{kind}: kl = {float(report['kl']):.4g}, expected {kl:.4g}. Hint: the "
+                                            "mean over images of Eq. (VAE.4), summed over the latent axis.")
+        label_in_z, swap = float(report["label_in_z"]), float(report["swap_accuracy"])
+        if copies_label and label_in_z < 0.9:
+            return CheckResult(name, False, f"{kind}: label_in_z = {label_in_z:.3f}, expected near 1. Hint: fit "
+                                            "a logistic regression from z_mean to y on one half, score on the other.")
+        if not copies_label and label_in_z > 0.3:
+            return CheckResult(name, False, f"{kind}: label_in_z = {label_in_z:.3f}, expected near chance (0.1). "
+                                            "Hint: score the probe on the half it was NOT fitted on.")
+        want = 0.0 if copies_label else 1.0
+        if not np.isclose(swap, want):
+            return CheckResult(name, False, f"{kind}: swap_accuracy = {swap:.3f}, expected {want:g}. Hint: decode "
+                                            "z_mean with the new labels (y + 1) mod 10 and compare the classifier's "
+                                            "reading with the NEW labels.")
+    return CheckResult(name, True, "both stand-in CVAEs give the known kl, label_in_z and swap_accuracy.")

@@ -96,11 +96,12 @@ def iwae_log_likelihood(model, images, num_samples=100, chunk_size=50, seed=None
     return ops.convert_to_numpy(losses.iwae_bound(np.concatenate(chunks, axis=0)))
 
 
-def iwae_nll(model, data, num_samples=100, chunk_size=50, seed=0, labels=None) -> float:
-    """Mean negative IWAE log-likelihood -log p(x) over a dataset, in nats (lower is better).
+def iwae_nll_values(model, data, num_samples=100, chunk_size=50, seed=0, labels=None) -> np.ndarray:
+    """Each image's negative IWAE log-likelihood -log p(x) over a dataset, ``(n,)`` in nats.
 
     ``labels`` (an array aligned with ``data`` given as an array) gives -log p(x | y) for a
-    conditional model.
+    conditional model. Their spread over the images, ``std / sqrt(n)``, is the standard error of
+    :func:`iwae_nll`, their mean.
     """
     if labels is None:
         batches = [(images, None) for images in _image_batches(data, batch_size=100)]
@@ -108,14 +109,17 @@ def iwae_nll(model, data, num_samples=100, chunk_size=50, seed=0, labels=None) -
         images, labels = np.asarray(data), np.asarray(labels)
         batches = [(images[start:start + 100], labels[start:start + 100])
                    for start in range(0, len(images), 100)]
-    total, count = 0.0, 0
-    for index, (images, batch_labels) in enumerate(batches):
-        values = iwae_log_likelihood(model, images, num_samples, chunk_size,
-                                     seed=None if seed is None else seed + 1000 * index,
-                                     labels=batch_labels)
-        total += float(-values.sum())
-        count += len(values)
-    return total / count
+    values = [-np.asarray(iwae_log_likelihood(model, images, num_samples, chunk_size,
+                                              seed=None if seed is None else seed + 1000 * index,
+                                              labels=batch_labels), dtype="float64")
+              for index, (images, batch_labels) in enumerate(batches)]
+    return np.concatenate(values)
+
+
+def iwae_nll(model, data, num_samples=100, chunk_size=50, seed=0, labels=None) -> float:
+    """Mean negative IWAE log-likelihood -log p(x) over a dataset, in nats (lower is better):
+    the mean of :func:`iwae_nll_values`."""
+    return float(np.mean(iwae_nll_values(model, data, num_samples, chunk_size, seed, labels)))
 
 
 def bits_per_dim(nll_nats, num_dims) -> float:

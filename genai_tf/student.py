@@ -12,6 +12,35 @@ import ast
 from pathlib import Path
 
 SOLUTION_TAG = "solution"
+# How a solution cell hides its code until asked: JupyterLab and Notebook 7 collapse the input
+# (metadata jupyter.source_hidden); Colab shows a cell with cellView "form" and a "@title" line as
+# its title only (double-click, or "Show code", to read it).
+SOLUTION_TITLE = "# @title Solution (hidden: double-click or use Show code to read it)"
+
+
+def hide_solution(cell) -> bool:
+    """Give a solution cell the metadata and title line that hide its code; True if it changed."""
+    before = (cell.source, dict(cell.metadata))
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+    cell.metadata["cellView"] = "form"
+    if not cell.source.startswith("# @title"):
+        cell.source = SOLUTION_TITLE + "\n" + cell.source
+    return (cell.source, dict(cell.metadata)) != before
+
+
+def is_solution(cell) -> bool:
+    return cell.cell_type == "code" and SOLUTION_TAG in cell.metadata.get("tags", [])
+
+
+def hide_solutions(notebook_path) -> int:
+    """Hide every solution cell of a notebook file in place; return how many changed."""
+    import nbformat
+
+    notebook = nbformat.read(str(notebook_path), as_version=4)
+    changed = sum(hide_solution(cell) for cell in notebook.cells if is_solution(cell))
+    if changed:
+        nbformat.write(notebook, str(notebook_path))
+    return changed
 
 
 def stub_source(source: str) -> str:
@@ -46,9 +75,13 @@ def make_student_version(notebook_path, output_path) -> int:
     notebook = nbformat.read(str(notebook_path), as_version=4)
     count = 0
     for cell in notebook.cells:
-        if cell.cell_type == "code" and SOLUTION_TAG in cell.metadata.get("tags", []):
+        if is_solution(cell):
             cell.source = stub_source(cell.source)
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != SOLUTION_TAG] + ["exercise"]
+            cell.metadata.pop("cellView", None)  # the learner's stub is shown, not hidden
+            cell.metadata.get("jupyter", {}).pop("source_hidden", None)
+            if not cell.metadata.get("jupyter", True):
+                del cell.metadata["jupyter"]
             cell.outputs = []
             cell.execution_count = None
             count += 1

@@ -529,3 +529,87 @@ def test_wasserstein_critic_loss_check():
                   lambda r, f: np.reshape(np.logaddexp(0, -r) + np.logaddexp(0, f), -1)):
         assert_fails(checks.wasserstein_critic_loss(wrong), "Hint:", "no sigmoid")
     assert_fails(checks.wasserstein_critic_loss(not_implemented), "not implemented")
+
+
+# --- exercises whose first checks passed wrong answers (issue 13) ------------------------------
+
+
+def test_equivalent_beta_check_needs_the_formula_not_one_value():
+    assert_passes(checks.equivalent_beta(lambda variance: 2.0 * variance))
+    for wrong in (lambda v: 0.1,            # right at σ² = 0.05 only: the first check's hole
+                  lambda v: v, lambda v: 1.0 / (2.0 * v), lambda v: math.sqrt(v)):
+        assert_fails(checks.equivalent_beta(wrong), "Hint:", "every σ²")
+    assert_fails(checks.equivalent_beta(not_implemented), "not implemented")
+
+
+def tape_saturation_point(ratio, minimax_loss=losses.generator_minimax_loss,
+                          non_saturating_loss=losses.generator_nonsaturating_loss):
+    import tensorflow as tf
+    from scipy import optimize
+
+    def gap(logit):
+        logits = tf.constant([[logit]], dtype="float32")
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(logits)
+            a, b = minimax_loss(logits), non_saturating_loss(logits)
+        return ratio * abs(float(tape.gradient(a, logits)[0, 0])) - abs(float(tape.gradient(b, logits)[0, 0]))
+
+    return float(special.expit(optimize.brentq(gap, -20.0, 20.0, xtol=1e-10)))
+
+
+def test_saturation_point_check_rejects_a_closed_form_that_ignores_the_losses():
+    assert_passes(checks.saturation_point(tape_saturation_point))
+    assert_fails(checks.saturation_point(lambda ratio, *given: 1.0 / (1.0 + ratio)), "case 2", "GradientTape")
+    assert_fails(checks.saturation_point(lambda ratio, *given: 1.0 / ratio), "case 0", "Hint:")
+    assert_fails(checks.saturation_point(lambda ratio, *given: ratio / (1.0 + ratio)), "case 0")
+    assert_fails(checks.saturation_point(not_implemented), "not implemented")
+
+
+def test_class_accuracy_check_knows_the_answer():
+    def correct(model, classifier, digit, num_samples, seed):
+        samples = model.generate(num_samples, seed=seed, labels=np.full(num_samples, digit))
+        return float(np.mean(classifier.predict(samples) == digit))
+
+    def forgets_the_labels(model, classifier, digit, num_samples, seed):
+        return float(np.mean(classifier.predict(model.generate(num_samples, seed=seed)) == digit))
+
+    def counts_the_wrong_way(model, classifier, digit, num_samples, seed):
+        samples = model.generate(num_samples, seed=seed, labels=np.full(num_samples, digit))
+        return float(np.mean(classifier.predict(samples) != digit))
+
+    assert_passes(checks.class_accuracy(correct))
+    for wrong in (lambda *args: 1.0, forgets_the_labels, counts_the_wrong_way):
+        assert_fails(checks.class_accuracy(wrong), "case 0", "Hint:")
+    assert_fails(checks.class_accuracy(not_implemented), "not implemented")
+
+
+def report_with(model, images, labels, classifier, probe_half="other", swap_labels="new", compare_to="new",
+                kl_reduce=np.mean):
+    from sklearn import linear_model
+
+    z_mean, z_log_var = (np.asarray(t, "float64") for t in model.encode(images, labels))
+    kl = float(kl_reduce(losses.gaussian_kl(z_mean, z_log_var).numpy()))
+    half = len(images) // 2
+    probe = linear_model.LogisticRegression(max_iter=2000).fit(z_mean[:half], labels[:half])
+    scored = slice(half, None) if probe_half == "other" else slice(None, half)
+    new_labels = (labels + 1) % model.num_classes
+    decoded = np.asarray(model.decode(z_mean, new_labels if swap_labels == "new" else labels))
+    target = new_labels if compare_to == "new" else labels
+    return {"kl": kl, "label_in_z": float(probe.score(z_mean[scored], labels[scored])),
+            "swap_accuracy": float(np.mean(classifier.predict(decoded) == target))}
+
+
+def test_code_report_check_catches_each_measurement_mistake():
+    import functools
+
+    assert_passes(checks.code_report(report_with))
+    mistakes = {
+        "label_in_z": dict(probe_half="same"),                       # scored on the probe's own training half
+        "(y + 1) mod 10": dict(swap_labels="old", compare_to="old"),       # no swap at all
+        "NEW labels": dict(compare_to="old"),                        # swapped, but compared with the old labels
+        "mean over images": dict(kl_reduce=np.sum),                  # KL summed over the images
+    }
+    for fragment, mistake in mistakes.items():
+        assert_fails(checks.code_report(functools.partial(report_with, **mistake)), fragment)
+    assert_fails(checks.code_report(lambda *args: {"kl": 0.0}), "lacks")
+    assert_fails(checks.code_report(not_implemented), "not implemented")

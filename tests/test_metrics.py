@@ -145,6 +145,8 @@ def test_iwae_nll_and_evaluate_elbo_average_over_uneven_batches():
     dataset = tf.data.Dataset.from_tensor_slices((images, np.zeros(250, "int32"))).batch(64)
     assert metrics.evaluate_elbo(StubModel(), dataset) == pytest.approx(-sums.mean(), rel=1e-6)
     assert metrics.iwae_nll(StubModel(), dataset, num_samples=2) == pytest.approx(sums.mean(), rel=1e-5)
+    values = metrics.iwae_nll_values(StubModel(), images, num_samples=3, chunk_size=2)
+    np.testing.assert_allclose(values, sums, rtol=1e-5)  # one NLL per image, in the images' order
 
 
 def test_bits_per_dim_arithmetic():

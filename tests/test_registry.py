@@ -188,3 +188,12 @@ def test_a_variant_passes_settings_to_the_builder_and_leaves_the_registry_alone(
     auxiliary = registry.family("cgan").variant(name="cgan_auxiliary", head="auxiliary", filters=(8, 4),
                                                 head_filters=4, d_filters=(4, 8)).build((28, 28, 1), 8, 0)
     assert auxiliary.head == "auxiliary"
+
+
+def test_a_one_optimizer_variant_takes_a_learning_rate_and_builder_settings():
+    beta_cvae = registry.family("cvae").variant(name="cvae_beta4", beta=4.0, learning_rate=3e-3, filters=(8, 16),
+                                                dense_units=16)
+    model = beta_cvae.build((28, 28, 1), 2, 0)
+    assert model.beta == 4.0 and model.latent_dim == 2
+    assert float(model.optimizer.learning_rate) == pytest.approx(3e-3)
+    assert float(registry.family("cvae").build((28, 28, 1), 2, 0).optimizer.learning_rate) == pytest.approx(1e-3)

@@ -2,7 +2,7 @@
 
 import nbformat
 
-from genai_tf import cli
+from genai_tf import cli, student
 from genai_tf.student import make_student_version, stub_source
 
 SOLUTION = '''import numpy as np
@@ -60,3 +60,33 @@ def test_cli_student(tmp_path, capsys):
     assert cli.main(["student", str(source), "--output", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "02_y.ipynb").exists()
     assert "1 solution cells" in capsys.readouterr().out
+
+
+def test_hidden_solutions_run_unchanged_and_their_stubs_are_shown(tmp_path):
+    source = tmp_path / "03_z.ipynb"
+    _notebook_with_solution(source)
+    assert student.hide_solutions(source) == 1 and student.hide_solutions(source) == 0  # idempotent
+    hidden = nbformat.read(str(source), as_version=4).cells[1]
+    assert hidden.metadata["jupyter"]["source_hidden"] is True and hidden.metadata["cellView"] == "form"
+    assert hidden.source.startswith("# @title Solution") and hidden.source.endswith(SOLUTION)
+    namespace = {}
+    exec(hidden.source, namespace)  # the title is a comment: the solution runs as before
+    assert namespace["value"] == 0.0
+    make_student_version(source, tmp_path / "student" / "03_z.ipynb")
+    stub = nbformat.read(str(tmp_path / "student" / "03_z.ipynb"), as_version=4).cells[1]
+    assert "cellView" not in stub.metadata and "jupyter" not in stub.metadata
+    assert "@title" not in stub.source and "NotImplementedError" in stub.source
+
+
+def test_every_committed_solution_cell_is_hidden():
+    from pathlib import Path
+
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    solutions = 0
+    for path in notebooks:
+        for index, cell in enumerate(nbformat.read(str(path), as_version=4).cells):
+            if student.is_solution(cell):
+                solutions += 1
+                assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, (path.name, index)
+                assert cell.metadata.get("cellView") == "form" and cell.source.startswith("# @title"), (path.name, index)
+    assert solutions >= 20

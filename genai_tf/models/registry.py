@@ -141,13 +141,18 @@ class Family:
 
 def adam_compiled(builder, learning_rate=1e-3, **builder_kwargs):
     """A ``Family.build`` for a one-optimizer model: ``builder(image_shape, latent_dim=...,
-    seed=..., **builder_kwargs)`` compiled with ``Adam(learning_rate)``."""
+    seed=..., **builder_kwargs)`` compiled with ``Adam(learning_rate)``.
 
-    def build(image_shape, latent_dim, seed):
+    The build also takes keyword settings, which :meth:`Family.variant` passes: ``learning_rate``
+    replaces the recipe's, anything else goes to ``builder`` (widths, ``beta``, ...).
+    """
+    default_rate = learning_rate
+
+    def build(image_shape, latent_dim, seed, learning_rate=None, **settings):
         import keras
 
-        model = builder(image_shape, latent_dim=latent_dim, seed=seed, **builder_kwargs)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        model = builder(image_shape, latent_dim=latent_dim, seed=seed, **{**builder_kwargs, **settings})
+        model.compile(optimizer=keras.optimizers.Adam(default_rate if learning_rate is None else learning_rate))
         return model
 
     return build
