@@ -23,3 +23,26 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # one of pytest-xdist's workers (pypr
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
+
+
+# --- measured smoke times (tools/runtimes.py --smoke-from FILE) ---------------------------------
+# With GENAI_TF_RUNTIMES_LOG=FILE, the seconds nbval spends on each notebook (set-up, every cell,
+# tear-down) are written to FILE as {notebook: seconds} when the session ends. Under pytest-xdist
+# the controller receives every worker's reports, so one file holds them all.
+_RUNTIMES_LOG = os.environ.get("GENAI_TF_RUNTIMES_LOG")
+_notebook_seconds: dict = {}
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::")[0]
+    if _RUNTIMES_LOG and path.endswith(".ipynb"):
+        name = Path(path).stem
+        _notebook_seconds[name] = _notebook_seconds.get(name, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _RUNTIMES_LOG and _notebook_seconds and not os.environ.get("PYTEST_XDIST_WORKER"):
+        import json
+
+        Path(_RUNTIMES_LOG).write_text(json.dumps({k: round(v, 1) for k, v in sorted(_notebook_seconds.items())},
+                                                  indent=1) + "\n")
