@@ -222,6 +222,25 @@ def score(args) -> int:
     return 0
 
 
+def pretrain(args) -> int:
+    """Train each family with its registered recipe and pretrain budget; write manifest.json beside it."""
+    _quiet_tensorflow()
+    from genai_tf import pretrain as pretraining
+    from genai_tf.models import registry
+
+    names = list(pretraining.pretrainable()) if args.families is None else [
+        name.strip() for name in args.families.split(",") if name.strip()]
+    unknown = [name for name in names if name not in registry.names()]
+    if unknown or not names:
+        raise UsageError(f"--families {args.families!r}: unknown {unknown}; choose from "
+                         f"{', '.join(pretraining.pretrainable())}.")
+    _check_dataset_name(args.dataset)
+    for name in names:
+        pretraining.pretrain_family(name, args.dataset, output=args.output, data_dir=args.data_dir, seed=args.seed,
+                                    steps=args.steps, num_samples=args.num_samples)
+    return 0
+
+
 def student(args) -> int:
     """Write student copies of notebooks, with every ``solution`` cell replaced by a stub."""
     from genai_tf.student import make_student_version
@@ -358,6 +377,23 @@ def build_parser() -> argparse.ArgumentParser:
     scorer.add_argument("--json", action="store_true",
                         help='print {"bits_per_char": ..., "nats_per_char": ..., "characters": ...}')
 
+    pretrainer = commands.add_parser(
+        "pretrain", help="train every family with its benchmark recipe and budget, with a manifest",
+        description="Train each family (default: every family with a pretrain budget in the registry) with "
+                    "its registered recipe for its benchmark's budget into OUTPUT/<family>/ (model.keras, "
+                    "training.json), the layout notebooks load, then score it and write manifest.json "
+                    "(recipe, budget, date, metrics, sha256 of the weights). A killed run resumes; a finished "
+                    "one is picked up.")
+    pretrainer.add_argument("--families", default=None, help="comma-separated (default: all pretrainable)")
+    pretrainer.add_argument("--dataset", default="mnist", help=IMAGE_DATASET_HELP + " (default: %(default)s)")
+    pretrainer.add_argument("--data-dir", default=None, help="folder with <dataset>.npz (else $GENAI_TF_DATA_DIR / tfds)")
+    pretrainer.add_argument("--output", default=None, help="default: checkpoints/<dataset> ($GENAI_TF_CHECKPOINT_DIR)")
+    pretrainer.add_argument("--steps", type=positive_int, default=None,
+                            help="train this many steps instead of the budget (a quick check)")
+    pretrainer.add_argument("--num-samples", type=positive_int, default=2000,
+                            help="samples scored for the manifest (default: %(default)s)")
+    pretrainer.add_argument("--seed", type=non_negative_int, default=0, help="default: %(default)s")
+
     students = commands.add_parser("student", help="write notebooks with the solutions removed",
                                    description="Copy notebooks, replacing every cell tagged 'solution' by a stub.")
     students.add_argument("notebooks", nargs="+", help="notebooks/NN_topic.ipynb ...")
@@ -388,7 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit with status 2
-    handlers = {"doctor": doctor, "train": train, "sample": sample, "score": score, "student": student,
+    handlers = {"doctor": doctor, "train": train, "pretrain": pretrain, "sample": sample, "score": score,
+                "student": student,
                 "evaluate": evaluate, "site": site}
     try:
         from genai_tf import config

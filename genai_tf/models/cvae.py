@@ -109,5 +109,5 @@ FAMILIES = {
     "cvae": registry.Family(
         "cvae", registry.adam_compiled(build_conv_cvae), ConditionalVAE, latent_dim=2, data="labelled_images", binarize="dynamic",
         description="conditional conv VAE (label into encoder and decoder), 2-D style code",
-        reconstructs=False),
+        reconstructs=False, pretrain_budget={"seconds": 600.0, "clock": "cpu"}),  # benchmarks/vgn.py
 }

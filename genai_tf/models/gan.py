@@ -256,7 +256,8 @@ FAMILIES = {
     # The classic listing's batch of 64.
     "gan": registry.Family(
         "gan", family_builder(build_mlp_gan, 2e-4), GAN, latent_dim=100, batch_size=64,
-        description="classic MLP GAN, non-saturating loss", reconstructs=False),
+        description="classic MLP GAN, non-saturating loss", reconstructs=False,
+        pretrain_budget={"seconds": 1200.0, "clock": "cpu"}),  # benchmarks/gan.py --mlp-minutes 10
     # build_dcgan's defaults: a full-resolution head in G and three convs in D. Adam 4e-4 for
     # both players, decayed linearly to 0 over the second half of training. On MNIST in 30
     # CPU-min: cFID 3.95 = 5.1x the real floor; the head alone at 2e-4 gave 10.67 (13.8x).
@@ -265,5 +266,5 @@ FAMILIES = {
         "dcgan", family_builder(build_dcgan, 4e-4), GAN, latent_dim=64,
         description="DCGAN (full-resolution head in G, three convs in D), non-saturating loss, "
                     "Adam 4e-4 decayed linearly to 0 over the second half",
-        reconstructs=False, decay_start=0.5),
+        reconstructs=False, decay_start=0.5, pretrain_budget=registry.BENCHMARK_CPU_BUDGET),  # benchmarks/gan.py
 }

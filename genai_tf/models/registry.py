@@ -73,6 +73,9 @@ class Family:
     decay_final_fraction: float = 0.0
     counted: bool = False  # estimated by model.count(train blocks), not by fit (the n-gram)
     context: int = 0  # text families: the characters one training window holds (the MLP sees fewer)
+    # What `genai-tf pretrain` trains it for: its benchmark's budget, as training.train's
+    # stopping arguments ({"seconds": s, "clock": "cpu"} or {"epochs": n}); None: not pretrained.
+    pretrain_budget: dict | None = None
 
     def __post_init__(self):
         if self.data not in DATA_KINDS:
@@ -83,6 +86,9 @@ class Family:
             raise ValueError(f"Family {self.name!r}: only text families are counted (data={self.data!r}).")
         if self.decay_start is not None and not 0.0 <= self.decay_start < 1.0:
             raise ValueError(f"Family {self.name!r}: decay_start={self.decay_start} is not in [0, 1).")
+        if self.pretrain_budget is not None and not set(self.pretrain_budget) <= {"seconds", "clock", "epochs"}:
+            raise ValueError(f"Family {self.name!r}: pretrain_budget={self.pretrain_budget} takes seconds, "
+                             "clock and epochs (training.train's stopping arguments).")
 
     def variant(self, name=None, fields=None, **settings) -> Family:
         """This recipe with ``settings`` passed to its builder (narrower networks for a smoke run,
@@ -193,3 +199,7 @@ def register_classes() -> None:
     """Import every family's module, so ``keras.models.load_model`` knows all their classes."""
     for module in dict.fromkeys(FAMILY_MODULES.values()):
         importlib.import_module(f"genai_tf.models.{module}")
+
+
+# The CPU budget of a benchmark recipe trained on 2 cores: 15 min × 60 s × 2 cores = 30 CPU-min.
+BENCHMARK_CPU_BUDGET = {"seconds": 1800.0, "clock": "cpu"}
