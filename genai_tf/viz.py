@@ -87,16 +87,27 @@ def latent_scatter(latents, labels, title="Latent codes by label") -> Figure:
 
 
 def latent_manifold(decode, grid_size=15, extent=2.0, title="Decoded latent grid") -> Figure:
-    """Decode a ``grid_size``² grid over [-extent, extent]² of a 2-D latent space.
+    """Decode a ``grid_size``² grid over [-extent, extent]² of a 2-D latent space, drawn on axes
+    z₁ (left to right) and z₂ (bottom to top) so each image sits at the code it decodes.
 
     ``decode`` maps ``(n, 2)`` latents to ``(n, H, W, C)`` images (e.g. ``model.decode``).
     For a Gaussian prior, pass ``extent`` in standard deviations.
     """
     axis_values = np.linspace(-extent, extent, grid_size, dtype="float32")
-    # rows run top to bottom from +extent to -extent on z[1], columns left to right on z[0]
+    # rows run top to bottom from +extent to -extent on z₂, columns left to right on z₁
     grid = np.array([[x, y] for y in axis_values[::-1] for x in axis_values], dtype="float32")
     images = np.asarray(decode(grid))
-    return image_grid(images, columns=grid_size, title=title, size=6.0)
+    step = (2 * extent / (grid_size - 1)) if grid_size > 1 else 1.0
+    figure = Figure(figsize=(6.4, 6.0))
+    axis = figure.add_subplot()
+    tiled = tile_images(images, columns=grid_size)
+    axis.imshow(tiled[..., 0] if tiled.shape[-1] == 1 else tiled, cmap="gray",
+                extent=(-extent - step / 2, extent + step / 2, -extent - step / 2, extent + step / 2))
+    axis.set_xlabel("z₁")
+    axis.set_ylabel("z₂")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
 
 
 def interpolation(decode, start, end, steps=10, title="Linear interpolation in latent space") -> Figure:
@@ -174,32 +185,79 @@ def discriminator_curves(x, p_data, p_model, optimal, learned=None,
 
 
 def gan_diagnostics(histories, keys=("d_real", "d_fake", "g_loss"), xlabel="epoch",
-                    title="GAN diagnostics") -> Figure:
+                    title="GAN diagnostics", generator_losses=None) -> Figure:
     """Compare several GAN runs: one panel per logged key (D(x), D(G(z)), losses), one line per run.
 
     ``histories`` maps a run name to a ``fit()`` history (or a dict of lists) with the keys
     that :class:`genai_tf.models.gan.GAN` logs: ``d_loss``, ``g_loss``, ``d_real`` (mean D(x)),
-    ``d_fake`` (mean D(G(z))).
+    ``d_fake`` (mean D(G(z))). ``generator_losses`` maps a run to its generator loss
+    (``"minimax"`` or ``"non_saturating"``): the two are different quantities, log(1 − D(G(z)))
+    and −log D(G(z)), so each run's ``g_loss`` line is labelled with its own. One legend for all
+    panels sits under them, off the data.
     """
-    labels = {"d_real": "D(x) on real images", "d_fake": "D(G(z)) on samples",
-              "d_loss": "discriminator loss", "g_loss": "generator loss"}
+    labels = {"d_real": ("D(x) on real images", "mean D(x)"), "d_fake": ("D(G(z)) on samples", "mean D(G(z))"),
+              "d_loss": ("discriminator loss", "−[log D(x) + log(1 − D(G(z)))]"),
+              "g_loss": ("generator loss", "the run's own generator loss")}
+    forms = {"minimax": "log(1 − D(G(z)))", "non_saturating": "−log D(G(z))"}
     from matplotlib.ticker import MaxNLocator
 
     styles = ("-", "--", ":", "-.")  # runs that coincide stay visible
-    figure = Figure(figsize=(4.0 * len(keys), 3.4))
+    figure = Figure(figsize=(4.0 * len(keys), 3.9))
     axes = figure.subplots(1, len(keys), squeeze=False)[0]
+    lines = {}
     for axis, key in zip(axes, keys):
         for index, (name, history) in enumerate(histories.items()):
             values = getattr(history, "history", history)[key]
-            axis.plot(np.arange(1, len(values) + 1), values, marker=".", label=name,
-                      linestyle=styles[index % len(styles)])
+            label = name
+            if generator_losses and name in generator_losses:
+                label = f"{name}: g_loss = {forms.get(generator_losses[name], generator_losses[name])}"
+            lines[label] = axis.plot(np.arange(1, len(values) + 1), values, marker=".",
+                                     linestyle=styles[index % len(styles)])[0]
         if key in ("d_real", "d_fake"):
             axis.set_ylim(-0.02, 1.02)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel(xlabel)
-        axis.set_title(labels.get(key, key))
-        axis.legend(fontsize="small")
+        panel_title, ylabel = labels.get(key, (key, key))
+        axis.set_title(panel_title)
+        axis.set_ylabel(ylabel)
     figure.suptitle(title)
+    figure.legend(list(lines.values()), list(lines), loc="lower center", ncol=min(len(lines), 2),
+                  fontsize="small", frameon=False)
+    figure.tight_layout(rect=(0, 0.08 + 0.05 * ((len(lines) + 1) // 2), 1, 1))
+    return figure
+
+
+def fid_bias(sizes, measured, fits, title="cFID against 1/n: the intercept is the n → ∞ value") -> Figure:
+    """The sample-size bias of FID: each set's measured cFID (markers) against 1/n, its fitted
+    line a + c/n drawn down to 1/n = 0, and the intercept a (the extrapolated n → ∞ value) marked.
+
+    ``sizes``: the n of each measurement; ``measured``: name → cFID at each n (or ``(n, repeats)``,
+    averaged); ``fits``: name → ``(a, c)``.
+    """
+    sizes = np.asarray(sizes, dtype="float64")
+    inverse = 1.0 / sizes
+    grid = np.linspace(0.0, inverse.max() * 1.05, 50)
+    figure = Figure(figsize=(6.4, 4.4))
+    axis = figure.add_subplot()
+    for index, (name, values) in enumerate(measured.items()):
+        values = np.asarray(values, dtype="float64")
+        values = values.mean(axis=1) if values.ndim == 2 else values
+        color = f"C{index}"
+        axis.plot(inverse, values, "o", color=color, label=f"{name}: measured")
+        if name in fits:
+            a, c = fits[name]
+            axis.plot(grid, a + c * grid, "-", color=color, alpha=0.7, label=f"{name}: fit {a:.2f} + {c:,.0f}/n")
+            axis.plot([0.0], [a], "*", color=color, markersize=13, markeredgecolor="black",
+                      label=f"{name}: n → ∞ estimate {a:.2f}")
+    axis.set_xlim(left=0.0)
+    axis.set_xlabel("1/n (n: samples in each set)")
+    axis.set_ylabel("cFID")
+    secondary = axis.secondary_xaxis("top", functions=(lambda x: 1.0 / np.maximum(x, 1e-12),
+                                                       lambda n: 1.0 / np.maximum(n, 1e-12)))
+    secondary.set_xticks([n for n in (100, 250, 500, 1000, 5000) if 1.0 / n <= grid.max()])
+    secondary.set_xlabel("n")
+    axis.set_title(title, fontsize="medium")
+    axis.legend(fontsize="small")
     figure.tight_layout()
     return figure
 

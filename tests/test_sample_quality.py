@@ -302,3 +302,19 @@ def test_cli_evaluate(classifier, cache_dir, digits, tmp_path, capsys):
     np.save(path, digits.images("test") * 2 - 1)
     assert cli.main(["evaluate", str(path), "--dataset", "digits", "--cache-dir", str(cache_dir)]) == 1  # bad data in the file: a runtime error
     assert "(x + 1) / 2" in capsys.readouterr().err
+
+
+def test_sharpness_is_the_mean_squared_five_point_laplacian_and_falls_with_blur():
+    from scipy import ndimage
+
+    # one bright pixel in the middle of a 5×5 image: the stencil gives −4 there and 1 at its four
+    # neighbours, 0 elsewhere, so the mean squared Laplacian is (16 + 4) / 25
+    dot = np.zeros((1, 5, 5, 1))
+    dot[0, 2, 2, 0] = 1.0
+    assert sq.sharpness(dot) == pytest.approx(20 / 25)
+    rng = np.random.default_rng(0)
+    images = (rng.uniform(size=(8, 12, 12, 1)) > 0.7).astype("float32")
+    blurred = np.stack([ndimage.gaussian_filter(image, sigma=(1, 1, 0)) for image in images])
+    assert sq.sharpness(blurred) < 0.5 * sq.sharpness(images)
+    with pytest.raises(ValueError, match="non-empty batch"):
+        sq.sharpness(np.zeros((5, 5)))

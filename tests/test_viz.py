@@ -169,3 +169,43 @@ def test_save_figure_writes_only_when_enabled_and_returns_the_figure(tmp_path):
     assert viz.save_figure(figure, "on.png", folder=tmp_path / "figures") is figure
     written = imread(tmp_path / "figures" / "on.png")
     assert written.ndim == 3 and written.shape[0] > 100 and written.shape[1] > 100  # a real image, not an empty file
+
+
+def test_latent_manifold_puts_each_decoded_image_at_its_code_on_z_axes():
+    seen = []
+
+    def decode(latents):
+        seen.append(np.asarray(latents))
+        return np.broadcast_to(latents[:, :1, None, None], (len(latents), 4, 4, 1)) / 4.0 + 0.5
+
+    figure = viz.latent_manifold(decode, grid_size=5, extent=2.0)
+    axis = figure.axes[0]
+    assert (axis.get_xlabel(), axis.get_ylabel()) == ("z₁", "z₂")
+    left, right, bottom, top = axis.get_images()[0].get_extent()
+    assert (left, right, bottom, top) == pytest.approx((-2.5, 2.5, -2.5, 2.5))  # cells centred on the codes
+    codes = seen[0]
+    assert codes.shape == (25, 2) and tuple(codes[0]) == (-2.0, 2.0) and tuple(codes[-1]) == (2.0, -2.0)
+
+
+def test_gan_diagnostics_labels_each_runs_generator_loss_in_one_legend_off_the_panels():
+    histories = {"minimax run": {"d_real": [0.9, 0.99], "d_fake": [0.1, 0.01], "g_loss": [-0.1, -0.01]},
+                 "non-saturating run": {"d_real": [0.6, 0.6], "d_fake": [0.4, 0.4], "g_loss": [0.9, 0.9]}}
+    figure = viz.gan_diagnostics(histories, generator_losses={"minimax run": "minimax",
+                                                              "non-saturating run": "non_saturating"})
+    assert all(axis.get_legend() is None for axis in figure.axes)  # no legend over the data
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert labels == ["minimax run: g_loss = log(1 − D(G(z)))", "non-saturating run: g_loss = −log D(G(z))"]
+    assert [axis.get_ylabel() for axis in figure.axes] == ["mean D(x)", "mean D(G(z))", "the run's own generator loss"]
+
+
+def test_fid_bias_plots_markers_against_one_over_n_and_the_fit_down_to_its_intercept():
+    sizes = np.array([100, 500, 2000])
+    measured = {"real vs real": 0.2 + 3000.0 / sizes}
+    figure = viz.fid_bias(sizes, measured, {"real vs real": (0.2, 3000.0)})
+    axis = figure.axes[0]
+    points, fit, intercept = axis.get_lines()
+    assert points.get_linestyle() == "None" and points.get_marker() == "o"  # data as markers only
+    np.testing.assert_allclose(points.get_xdata(), 1.0 / sizes)
+    assert fit.get_xdata()[0] == 0.0 and fit.get_ydata()[0] == pytest.approx(0.2)  # the line reaches 1/n = 0
+    assert tuple(intercept.get_xydata()[0]) == pytest.approx((0.0, 0.2)) and intercept.get_marker() == "*"
+    assert axis.get_xlabel().startswith("1/n")

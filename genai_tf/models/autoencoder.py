@@ -115,6 +115,6 @@ def build_dense_autoencoder(image_shape, latent_dim=16, hidden_units=(256,), lik
 FAMILIES = {
     "autoencoder": registry.Family(
         "autoencoder", registry.adam_compiled(build_conv_autoencoder), Autoencoder, latent_dim=16,
-        description="convolutional autoencoder, squared error", generates=False,
+        title="autoencoder", description="convolutional autoencoder, squared error", generates=False,
         pretrain_budget={"epochs": 10}),  # benchmarks/run.py --ae-epochs
 }

@@ -168,7 +168,7 @@ def build_cgan(image_shape, num_classes=10, latent_dim=64, filters=(128, 64), he
 FAMILIES = {
     "cgan": registry.Family(
         "cgan", family_builder(build_cgan, 4e-4), ConditionalGAN, latent_dim=64, data="labelled_images",
-        description="class-conditional DCGAN: label embedding in G, projection discriminator, "
+        title="conditional GAN", description="class-conditional DCGAN: label embedding in G, projection discriminator, "
                     "the DCGAN's recipe (Adam 4e-4 decayed linearly to 0 over the second half)",
         reconstructs=False, decay_start=0.5, pretrain_budget=registry.BENCHMARK_CPU_BUDGET),  # benchmarks/gan.py
 }

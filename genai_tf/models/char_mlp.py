@@ -62,7 +62,7 @@ def build_char_mlp(spec, context=16, embedding_dim=32, hidden=512, learning_rate
 FAMILIES = {
     "char_mlp": registry.Family(
         "char_mlp", family_build("char_mlp", build_char_mlp), CharMLP, latent_dim=0, data="text", context=128,
-        description="Bengio-style MLP over the last 16 characters (embedding 32, 512 tanh units; a causal Conv1D "
+        title="character MLP", description="Bengio-style MLP over the last 16 characters (embedding 32, 512 tanh units; a causal Conv1D "
                     "over whole windows), Adam 2e-3 with clipping, cosine decay",
         reconstructs=False, batch_size=32, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.1),
 }

@@ -108,6 +108,6 @@ FAMILIES = {
     # but cFID 46, 21 and 8: a larger code gives better samples and ELBO, worse label control.
     "cvae": registry.Family(
         "cvae", registry.adam_compiled(build_conv_cvae), ConditionalVAE, latent_dim=2, data="labelled_images", binarize="dynamic",
-        description="conditional conv VAE (label into encoder and decoder), 2-D style code",
+        title="CVAE", description="conditional conv VAE (label into encoder and decoder), 2-D style code",
         reconstructs=False, pretrain_budget={"seconds": 600.0, "clock": "cpu"}),  # benchmarks/vgn.py
 }

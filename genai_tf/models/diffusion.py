@@ -258,7 +258,7 @@ FAMILIES = {
     # weight average did not, and the spatial class map made the label count.
     "diffusion": registry.Family(
         "diffusion", _build_family, DiffusionModel, latent_dim=0, data="labelled_images",
-        description="class-conditional DDPM (U-Net on 2x2 patches, cosine schedule, T=1000, min-SNR-5 "
+        title="diffusion model", description="class-conditional DDPM (U-Net on 2x2 patches, cosine schedule, T=1000, min-SNR-5 "
                     "weighting, 20 % label dropout), DDIM sampling with classifier-free guidance w=3",
         reconstructs=False, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.02,
         pretrain_budget=registry.BENCHMARK_CPU_BUDGET),  # benchmarks/diffusion.py

@@ -256,7 +256,7 @@ FAMILIES = {
     # The classic listing's batch of 64.
     "gan": registry.Family(
         "gan", family_builder(build_mlp_gan, 2e-4), GAN, latent_dim=100, batch_size=64,
-        description="classic MLP GAN, non-saturating loss", reconstructs=False,
+        title="MLP GAN", description="classic MLP GAN, non-saturating loss", reconstructs=False,
         pretrain_budget={"seconds": 1200.0, "clock": "cpu"}),  # benchmarks/gan.py --mlp-minutes 10
     # build_dcgan's defaults: a full-resolution head in G and three convs in D. Adam 4e-4 for
     # both players, decayed linearly to 0 over the second half of training. On MNIST in 30
@@ -264,7 +264,7 @@ FAMILIES = {
     # Each change measured at equal CPU time: benchmarks/README.md, "DCGAN tuning".
     "dcgan": registry.Family(
         "dcgan", family_builder(build_dcgan, 4e-4), GAN, latent_dim=64,
-        description="DCGAN (full-resolution head in G, three convs in D), non-saturating loss, "
+        title="DCGAN", description="DCGAN (full-resolution head in G, three convs in D), non-saturating loss, "
                     "Adam 4e-4 decayed linearly to 0 over the second half",
         reconstructs=False, decay_start=0.5, pretrain_budget=registry.BENCHMARK_CPU_BUDGET),  # benchmarks/gan.py
 }

@@ -333,5 +333,5 @@ FAMILIES = {
     "ngram": registry.Family(
         "ngram", build, NGramModel, latent_dim=0, data="text", reconstructs=False, counted=True,
         context=DEFAULT_ORDER - 1,
-        description=f"counted character {DEFAULT_ORDER}-gram, interpolated Kneser-Ney (exact, no network)"),
+        title="n-gram", description=f"counted character {DEFAULT_ORDER}-gram, interpolated Kneser-Ney (exact, no network)"),
 }

@@ -82,7 +82,7 @@ FAMILIES = {
     # gradients; no weight decay (a short run does not overfit).
     "lstm": registry.Family(
         "lstm", family_build("lstm", build_lstm), CharLSTM, latent_dim=0, data="text", context=128,
-        description="character LSTM (embedding 64, one LSTM of 512 units), Adam 2e-3 with clipping, cosine decay; "
+        title="LSTM", description="character LSTM (embedding 64, one LSTM of 512 units), Adam 2e-3 with clipping, cosine decay; "
                     "samples by carrying the state",
         reconstructs=False, batch_size=32, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.1),
 }

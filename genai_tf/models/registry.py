@@ -76,6 +76,11 @@ class Family:
     # What `genai-tf pretrain` trains it for: its benchmark's budget, as training.train's
     # stopping arguments ({"seconds": s, "clock": "cpu"} or {"epochs": n}); None: not pretrained.
     pretrain_budget: dict | None = None
+    title: str | None = None  # how tables and figures name it ("VAE-GAN"); default: the name
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
 
     def __post_init__(self):
         if self.data not in DATA_KINDS:

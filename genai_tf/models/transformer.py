@@ -163,7 +163,7 @@ FAMILIES = {
     # keeps the first steps stable without a warm-up.
     "transformer": registry.Family(
         "transformer", family_build("transformer", build_transformer), TransformerLM, latent_dim=0, data="text", context=256,
-        description="decoder-only character Transformer (4 pre-norm blocks, d=192, 4 heads, GELU MLP, learned "
+        title="Transformer", description="decoder-only character Transformer (4 pre-norm blocks, d=192, 4 heads, GELU MLP, learned "
                     "positions), Adam 1e-3 with clipping, cosine decay; key/value-cache sampling",
         reconstructs=False, batch_size=32, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.1),
 }

@@ -169,7 +169,7 @@ FAMILIES = {
     # (benchmarks/README.md).
     "vae": registry.Family(
         "vae", registry.adam_compiled(build_conv_vae, filters=(16, 32), dense_units=512), VAE, latent_dim=32, binarize="dynamic",
-        description="convolutional VAE (filters 16, 32; dense 512), Bernoulli decoder, "
+        title="VAE", description="convolutional VAE (filters 16, 32; dense 512), Bernoulli decoder, "
                     "dynamically binarized data, Adam 1e-3 with a cosine decay to 2 %",
         # benchmarks/README.md: the cosine decay over the run gave the README's test NLL
         decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.02,

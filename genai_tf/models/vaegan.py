@@ -156,6 +156,6 @@ FAMILIES = {
     # The batch of 64 notebook 04 tuned gamma and the learning rates with.
     "vaegan": registry.Family(
         "vaegan", _build_family, VAEGAN, latent_dim=32, batch_size=64,
-        description="VAE-GAN, reconstruction in discriminator features",
+        title="VAE-GAN", description="VAE-GAN, reconstruction in discriminator features",
         pretrain_budget={"seconds": 600.0, "clock": "cpu"}),  # benchmarks/vgn.py: 5 min × 2 cores
 }

@@ -234,7 +234,7 @@ FAMILIES = {
     # One data batch is n_critic critic batches of 64 (the paper's batch size).
     "wgan_gp": registry.Family(
         "wgan_gp", _build_wgan_gp, WassersteinGAN, latent_dim=64, batch_size=CRITIC_STEPS * CRITIC_BATCH,
-        description="WGAN-GP: the DCGAN's generator, a critic without batch norm, gradient penalty λ=10 on "
+        title="WGAN-GP", description="WGAN-GP: the DCGAN's generator, a critic without batch norm, gradient penalty λ=10 on "
                     "uniform interpolates, 5 critic steps of 64 per generator step, Adam(1e-4, 0, 0.9)",
         reconstructs=False, pretrain_budget=registry.BENCHMARK_CPU_BUDGET),  # benchmarks/gan.py
 }
