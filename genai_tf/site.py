@@ -241,6 +241,25 @@ def _index_notebook(rows: list[tuple[str, str, str]]) -> nbformat.NotebookNode:
     return notebook
 
 
+def fold_solutions(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` whose solution cells are folded: each becomes a closed
+    ``<details>`` block ("Solution: click to show") holding its code, as the notebooks hide them
+    in Jupyter and Colab (``genai_tf.student``), so a reader sees the exercise before its answer."""
+    import copy
+    import html
+
+    from genai_tf.student import is_solution
+
+    folded = copy.deepcopy(notebook)
+    for index, cell in enumerate(folded.cells):
+        if is_solution(cell):
+            code = "\n".join(line for line in cell.source.split("\n") if not line.startswith("# @title"))
+            folded.cells[index] = nbformat.v4.new_markdown_cell(
+                '<details class="solution"><summary>Solution: click to show</summary>\n'
+                f'<pre><code class="language-python">{html.escape(code)}</code></pre>\n</details>')
+    return folded
+
+
 def build_site(notebooks_dir: Path, output: Path) -> list[Path]:
     """Render every notebook in ``notebooks_dir`` and the course map into ``output``.
 
@@ -253,7 +272,7 @@ def build_site(notebooks_dir: Path, output: Path) -> list[Path]:
     figures_dir = notebooks_dir / "figures"
     figures = {path.name for path in figures_dir.iterdir() if path.is_file()} if figures_dir.is_dir() else set()
     stems = [path.stem for path in paths]
-    notebooks = [nbformat.read(path, as_version=4) for path in paths]
+    notebooks = [fold_solutions(nbformat.read(path, as_version=4)) for path in paths]
     rows = [(path.stem, notebook_title(notebook, path.name), notebook_summary(notebook))
             for path, notebook in zip(paths, notebooks)]
 

@@ -189,6 +189,20 @@ def test_a_small_course_is_rendered_with_its_titles_summaries_and_links(tmp_path
     assert {path: path.read_bytes() for path in course.glob("*.ipynb")} == before  # read, never written
 
 
+def test_solutions_are_folded_under_their_exercise(tmp_path):
+    course = make_course(tmp_path / "notebooks", {"00_start.ipynb": ["# 00 · Start\n\nExercise: write f."]})
+    notebook = nbformat.read(course / "00_start.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("# @title Solution (hidden)\ndef f(x):\n    return x < 2",
+                                                    metadata={"tags": ["solution"]}))
+    nbformat.write(notebook, course / "00_start.ipynb")
+    code, _, err = run_cli(["site", "--output", tmp_path / "site", "--notebooks", course])
+    assert code == 0, err
+    page = (tmp_path / "site" / "00_start.html").read_text(encoding="utf-8")
+    folded = page[page.index('<details class="solution">'):page.index("</details>")]
+    assert "<summary>Solution: click to show</summary>" in folded and "return x &lt; 2" in folded
+    assert "@title" not in page and page.count("return x &lt; 2") == 1  # only inside the fold
+
+
 def test_building_again_replaces_the_previous_site(tmp_path):
     course = make_course(tmp_path / "notebooks", {"00_a.ipynb": ["# 00 · A"], "01_b.ipynb": ["# 01 · B"]})
     output = tmp_path / "site"
