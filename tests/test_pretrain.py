@@ -25,6 +25,7 @@ def test_every_image_family_has_a_pretrain_budget_and_no_text_family_does():
     assert pretrain.pretrainable()[0] == "autoencoder" and "ngram" not in pretrain.pretrainable()
 
 
+@pytest.mark.slow
 def test_a_pretrained_generator_has_a_true_manifest_and_the_notebooks_load_it(tmp_path, classifier):
     manifest = pretrain.pretrain_family("dcgan", "digits", output=tmp_path, steps=2, num_samples=60,
                                         classifier=classifier, verbose=False)
@@ -57,6 +58,7 @@ def test_a_pretrained_generator_has_a_true_manifest_and_the_notebooks_load_it(tm
         pretrain.verify(folder)
 
 
+@pytest.mark.slow
 def test_an_autoencoder_is_judged_by_its_test_mse_and_a_conditional_gan_by_the_digit_requested(tmp_path, classifier):
     ae = pretrain.pretrain_family("autoencoder", "digits", output=tmp_path, steps=2, classifier=classifier,
                                   verbose=False)
