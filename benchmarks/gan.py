@@ -27,15 +27,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from benchmarks import common  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-MODELS = ("gan", "dcgan", "wgan_gp", "cgan", "cgan_auxiliary", "wgan_gp_ttur", "wgan_gp_nc2")
+MODELS = ("gan", "dcgan", "wgan_gp", "cgan", "cgan_auxiliary", "wgan_gp_paper", "wgan_gp_ttur", "wgan_gp_ttur_decay", "wgan_gp_nc2")
 # Variants of a registered family measured against its recipe: name -> (family, builder settings).
 # cgan_auxiliary is the conditional GAN with an auxiliary classifier in D instead of the projection.
 # name: (registry family, its builder's settings, Family fields to replace)
 VARIANTS = {
     "cgan_auxiliary": ("cgan", {"head": "auxiliary"}, {}),
-    # WGAN-GP recipe search at the same budget (benchmarks/README.md, "WGAN-GP recipe"):
+    # WGAN-GP recipe search at the same budget (benchmarks/README.md, "WGAN-GP recipe"): the papers'
+    # n_critic = 5 at 1e-4 for both players (the registry's recipe until 2026-12-02) ...
+    "wgan_gp_paper": ("wgan_gp", {"critic_steps": 5, "critic_lr": 1e-4, "g_lr": 1e-4}, {"batch_size": 320, "decay_start": None}),
     # one critic step per generator step with a 4x faster critic (TTUR) ...
-    "wgan_gp_ttur": ("wgan_gp", {"critic_steps": 1, "critic_lr": 4e-4, "g_lr": 1e-4}, {"batch_size": 64}),
+    "wgan_gp_ttur": ("wgan_gp", {"critic_steps": 1, "critic_lr": 4e-4, "g_lr": 1e-4},
+                     {"batch_size": 64, "decay_start": None}),
+    # ... the same with the DCGAN's schedule (both rates decayed linearly to 0 over the second half) ...
+    "wgan_gp_ttur_decay": ("wgan_gp", {"critic_steps": 1, "critic_lr": 4e-4, "g_lr": 1e-4},
+                           {"batch_size": 64, "decay_start": 0.5}),
     # ... and two critic steps at Adam 2e-4, decayed linearly to 0 over the second half (the DCGAN's schedule)
     "wgan_gp_nc2": ("wgan_gp", {"critic_steps": 2, "critic_lr": 2e-4, "g_lr": 2e-4},
                     {"batch_size": 128, "decay_start": 0.5}),

@@ -171,15 +171,20 @@ def test_every_text_family_trains_saves_loads_scores_and_samples(name, tmp_path,
 
 def test_a_variant_passes_settings_to_the_builder_and_leaves_the_registry_alone():
     family = registry.family("wgan_gp")
-    ttur = family.variant(name="wgan_gp_ttur", fields={"batch_size": 64}, critic_steps=1, critic_lr=4e-4,
-                          filters=(8, 4), head_filters=4, d_filters=(4, 8))
-    assert (ttur.name, ttur.batch_size, ttur.model_class) == ("wgan_gp_ttur", 64, family.model_class)
-    model = ttur.build((28, 28, 1), 8, 0)
-    assert model.critic_steps == 1
-    assert float(model.critic_optimizer.learning_rate) == pytest.approx(4e-4)
+    paper = family.variant(name="wgan_gp_paper", fields={"batch_size": 320, "decay_start": None}, critic_steps=5,
+                           critic_lr=1e-4, filters=(8, 4), head_filters=4, d_filters=(4, 8))
+    assert (paper.name, paper.batch_size, paper.decay_start) == ("wgan_gp_paper", 320, None)
+    assert paper.model_class is family.model_class
+    model = paper.build((28, 28, 1), 8, 0)
+    assert model.critic_steps == 5
+    assert float(model.critic_optimizer.learning_rate) == pytest.approx(1e-4)
     assert float(model.g_optimizer.learning_rate) == pytest.approx(1e-4)
     assert model.critic.count_params() < family.build((28, 28, 1), 8, 0).critic.count_params()
-    assert registry.family("wgan_gp").batch_size == 5 * 64 and family.variant() == family
+    # the registry's own recipe is untouched: one critic step of 64 at 4e-4, G at 1e-4, decayed
+    recipe = family.build((28, 28, 1), 8, 0)
+    assert (family.batch_size, family.decay_start, recipe.critic_steps) == (64, 0.5, 1)
+    assert float(recipe.critic_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert family.variant() == family
     clipped = family.variant(constraint="clipping", optimizer="rmsprop", critic_lr=5e-5, g_lr=5e-5,
                              filters=(8, 4), head_filters=4, d_filters=(4, 8)).build((28, 28, 1), 8, 0)
     assert clipped.constraint == "clipping" and type(clipped.g_optimizer).__name__ == "RMSprop"
