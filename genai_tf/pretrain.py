@@ -51,7 +51,7 @@ def judged_metrics(family, model, dataset, classifier, num_samples, seed=0) -> d
         reconstructions = np.concatenate([np.asarray(model(test_images[i:i + 500], training=False))
                                           for i in range(0, len(test_images), 500)])
         return {"test_mse": float(np.mean((reconstructions - test_images) ** 2))}
-    requested = np.arange(num_samples) % 10 if family.conditional else None
+    requested = np.arange(num_samples) % model.num_classes if family.conditional else None  # each class equally
     samples = sample_quality.draw_samples(model, num_samples, seed=seed, chunk=1000, labels=requested)
     scores = sample_quality.evaluate_samples(samples, test_images, classifier, seed=seed)
     metrics = {key: float(scores[key]) for key in ("cfid", "cfid_floor", "kid_mean", "precision", "recall",
