@@ -1,6 +1,9 @@
 """Evaluation: reconstruction error, the PCA baseline, ELBO and IWAE estimates of log p(x).
 
 All functions return plain Python floats or numpy arrays, in nats unless a name says bits.
+:func:`family_reconstruction_mse` and :func:`family_log_likelihoods` score a registered family's
+model on the inputs it reads (notebook 05's results table); :class:`LinearGaussianToy` is a
+latent-variable model whose log p(x) is known exactly, to check the likelihood bounds on.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import math
 
 import numpy as np
 from keras import ops
+from scipy import stats
 
 from genai_tf import losses
 
@@ -49,6 +53,27 @@ def reconstruction_mse(model, data, targets=None, labels=None, batch_size=256) -
         totals += float(values.sum())
         count += len(values)
     return totals / count
+
+
+def family_reconstruction_mse(family, model, grey_images, binary_images, labels=None) -> float | None:
+    """Test MSE against the grey-level images, Eq. (EVAL.1) of notebook 05, from the inputs a family reads.
+
+    ``family`` is its :class:`genai_tf.models.registry.Family`. A family trained on binarised
+    images (``family.binarize``) encodes ``binary_images``, the others ``grey_images``; either
+    way the reconstructions are compared with ``grey_images``. A conditional family whose model
+    class has an encoder (the CVAE) reconstructs ``(images, labels)``. Returns None for a
+    family without reconstructions (the GANs).
+    """
+    inputs = binary_images if family.binarize else grey_images
+    if family.conditional:
+        if not hasattr(family.model_class, "encode"):  # a conditional GAN: no encoder
+            return None
+        if labels is None:
+            raise ValueError(f"{family.name} is conditional: pass the test images' labels.")
+        return reconstruction_mse(model, inputs, targets=grey_images, labels=labels)
+    if not family.reconstructs:
+        return None
+    return reconstruction_mse(model, inputs, targets=grey_images)
 
 
 def pca_reconstruction_mse(train_images, test_images, latent_dim) -> float:
@@ -122,9 +147,88 @@ def iwae_nll(model, data, num_samples=100, chunk_size=50, seed=0, labels=None) -
     return float(np.mean(iwae_nll_values(model, data, num_samples, chunk_size, seed, labels)))
 
 
+def family_log_likelihoods(family, model, binary_images, labels=None, num_samples=100,
+                           seed=0) -> np.ndarray | None:
+    """Each binarised test image's IWAE estimate of log p(x), ``(n,)`` in nats (Eq. VAE.7), for a family.
+
+    Only a family whose model class has ``log_importance_weights`` has a density (the VAE and
+    the CVAE); for the others this returns None. A conditional family gets ``labels`` and the
+    result estimates log p(x | y). The values are minus :func:`iwae_nll_values`.
+    """
+    if not hasattr(family.model_class, "log_importance_weights"):
+        return None
+    if family.conditional and labels is None:
+        raise ValueError(f"{family.name} is conditional: pass the test images' labels.")
+    return -iwae_nll_values(model, binary_images, num_samples, seed=seed,
+                            labels=labels if family.conditional else None)
+
+
 def bits_per_dim(nll_nats, num_dims) -> float:
     """Convert an NLL in nats per example into bits per dimension: nll / (D · ln 2)."""
     return float(nll_nats) / (num_dims * math.log(2.0))
+
+
+# --- an exactly solvable latent-variable model (notebook 05) -----------------------------------
+class LinearGaussianToy:
+    """A 1-D linear-Gaussian latent-variable model whose log p(x), ELBO and ELBO gap are known exactly.
+
+    p(z) = N(0, 1) and p(x | z) = N(z, s²), so the marginal of Eq. (VAE.1) is p(x) = N(0, 1 + s²)
+    and the posterior is p(z | x) = N(x / (1 + s²), s² / (1 + s²)). The encoder
+    q(z | x) = N(shrink · x / (1 + s²), widen · s² / (1 + s²)) is deliberately imperfect unless
+    ``shrink = widen = 1``, so the ELBO sits below log p(x) by a gap known in closed form.
+
+    It has the one method :func:`iwae_log_likelihood` needs, ``log_importance_weights``, so the
+    IWAE bound L_k of Eq. (EVAL.3) of notebooks/05_evaluating_generative_models.ipynb (Eq. VAE.7
+    of notebook 02) can be watched rising from the ELBO to log p(x). Everything is float64 numpy;
+    ``x`` is an array of observations, shape ``(batch,)``.
+    """
+
+    def __init__(self, s=0.5, shrink=0.7, widen=2.0):
+        if s <= 0 or widen <= 0:
+            raise ValueError(f"LinearGaussianToy needs s > 0 and widen > 0; got s={s}, widen={widen}.")
+        self.s, self.shrink, self.widen = float(s), float(shrink), float(widen)
+        self.posterior_var = self.s**2 / (1 + self.s**2)  # variance of p(z | x)
+        self.q_var = self.widen * self.posterior_var       # variance of q(z | x)
+
+    def posterior_mean(self, x):
+        """E[z | x] = x / (1 + s²), the mean of the true posterior p(z | x)."""
+        return np.asarray(x, dtype="float64") / (1 + self.s**2)
+
+    def q_mean(self, x):
+        """The encoder's mean, shrink · x / (1 + s²)."""
+        return self.shrink * self.posterior_mean(x)
+
+    def log_importance_weights(self, x, num_samples, seed=None):
+        """log w = log p(x | z) + log p(z) - log q(z | x) with z ~ q(z | x), Eq. (EVAL.3): shape ``(k, batch)``."""
+        x = np.asarray(x, dtype="float64")
+        epsilon = np.random.default_rng(seed).standard_normal((num_samples, len(x)))
+        z = self.q_mean(x) + math.sqrt(self.q_var) * epsilon  # reparameterised, Eq. (VAE.5)
+        return (stats.norm.logpdf(x, z, self.s) + stats.norm.logpdf(z)
+                - stats.norm.logpdf(z, self.q_mean(x), math.sqrt(self.q_var)))
+
+    def log_px(self, x):
+        """Exact log p(x) = log N(x; 0, 1 + s²): the integral of Eq. (VAE.1) in closed form."""
+        return stats.norm.logpdf(np.asarray(x, dtype="float64"), 0.0, math.sqrt(1 + self.s**2))
+
+    def elbo(self, x):
+        """Eq. (VAE.2) (EVAL.2 of notebook 05) in closed form: E_q[log p(x | z)] - KL(q(z | x) ‖ p(z)).
+
+        With m, v the encoder's mean and variance: E_q[log N(x; z, s²)] = -½ log 2πs² - ((x - m)² + v) / 2s²
+        and KL(N(m, v) ‖ N(0, 1)) = ½ (m² + v - log v - 1), Eq. (VAE.4) in one dimension.
+        """
+        x = np.asarray(x, dtype="float64")
+        m, v = self.q_mean(x), self.q_var
+        expected_log_likelihood = -0.5 * math.log(2 * math.pi * self.s**2) - ((x - m) ** 2 + v) / (2 * self.s**2)
+        return expected_log_likelihood - 0.5 * (m**2 + v - math.log(v) - 1)
+
+    def posterior_kl(self, x):
+        """The ELBO's gap of Eq. (VAE.3), KL(q(z | x) ‖ p(z | x)), the KL between two 1-D Gaussians.
+
+        KL(N(m_q, v_q) ‖ N(m_p, v_p)) = ½ (v_q / v_p + (m_q - m_p)² / v_p - 1 + log(v_p / v_q)).
+        """
+        difference = self.q_mean(x) - self.posterior_mean(x)
+        ratio = self.q_var / self.posterior_var
+        return 0.5 * (ratio + difference**2 / self.posterior_var - 1 - math.log(ratio))
 
 
 # --- distances between distributions (notebook 06) --------------------------------------------

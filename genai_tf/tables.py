@@ -1,5 +1,5 @@
-"""Markdown tables of results: the one generic table function, and the sample-quality report of
-:mod:`genai_tf.sample_quality`."""
+"""Markdown tables of results: the one generic table function, the sample-quality report of
+:mod:`genai_tf.sample_quality`, and the sample-metric columns of notebook 05's results table."""
 
 from __future__ import annotations
 
@@ -31,6 +31,19 @@ def markdown_table(rows, columns, formats=None, missing="—", index="") -> str:
     lines += [line(([] if name is None else [str(name)]) + [cell(row, column) for column in columns])
               for name, row in named]
     return "\n".join(lines)
+
+
+# The sample-quality columns of a results table (notebook 05): heading -> evaluate_samples' key.
+SAMPLE_COLUMNS = {"cFID ↓": "cfid", "KID ↓": "kid_mean", "IS ↑": "inception_score", "precision ↑": "precision",
+                  "recall ↑": "recall", "max class share": "max_class_ratio"}
+SAMPLE_FORMATS = {"cFID ↓": "{:.2f}", "KID ↓": "{:.3f}", "IS ↑": "{:.2f}", "precision ↑": "{:.3f}",
+                  "recall ↑": "{:.3f}", "max class share": "{:.2f}"}  # markdown_table's formats for them
+
+
+def sample_row(results, columns=None) -> dict:
+    """One table row ``{heading: results[key]}`` from :func:`genai_tf.sample_quality.evaluate_samples`'
+    results, for every ``heading: key`` of ``columns`` (default :data:`SAMPLE_COLUMNS`)."""
+    return {heading: results[key] for heading, key in (columns or SAMPLE_COLUMNS).items()}
 
 
 def format_report(results) -> str:

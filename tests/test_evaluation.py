@@ -80,6 +80,17 @@ def test_markdown_table_marks_missing_values():
     assert table.splitlines() == ["| | x | y |", "|---|---|---|", "| a | 1.23 | — |", "| b | 2.00 | — |"]
 
 
+def test_sample_row_picks_the_sample_columns_in_order_and_they_all_have_formats():
+    results = {"cfid": 1.5, "kid_mean": 0.1, "inception_score": 9.0, "precision": 0.8, "recall": 0.7,
+               "max_class_ratio": 1.2, "kid_std": 0.01, "num_samples": 10}
+    row = tables.sample_row(results)
+    assert list(row) == list(tables.SAMPLE_COLUMNS) and set(tables.SAMPLE_FORMATS) == set(tables.SAMPLE_COLUMNS)
+    assert [row[heading] for heading in tables.SAMPLE_COLUMNS] == [1.5, 0.1, 9.0, 0.8, 0.7, 1.2]
+    assert tables.sample_row(results, {"n": "num_samples"}) == {"n": 10}
+    table = tables.markdown_table({"model": row}, list(row), tables.SAMPLE_FORMATS)
+    assert table.splitlines()[-1] == "| model | 1.50 | 0.100 | 9.00 | 0.800 | 0.700 | 1.20 |"
+
+
 # --- IWAE with labels -------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Tests of genai_tf.metrics: PCA baseline, reconstruction error, ELBO / IWAE estimates, bits/dim."""
+"""Tests of genai_tf.metrics: PCA baseline, reconstruction error, ELBO / IWAE estimates, bits/dim,
+the per-family scores of notebook 05's table and the exactly solvable linear-Gaussian toy."""
 
 import math
 
@@ -6,10 +7,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from scipy import special
+from scipy import integrate, special, stats
 from sklearn.decomposition import PCA
 
 from genai_tf import data, losses, metrics
+from genai_tf.models import registry
 from genai_tf.models.vae import build_conv_vae
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
@@ -154,6 +156,132 @@ def test_bits_per_dim_arithmetic():
     assert metrics.bits_per_dim(100.0, 784) == pytest.approx(100.0 / (784 * math.log(2.0)))
     assert metrics.bits_per_dim(0.0, 10) == 0.0
     assert isinstance(metrics.bits_per_dim(np.float32(80.0), 784), float)
+
+
+# --- per-family scores (notebook 05's table), with stand-in models whose answers are known -----
+
+
+def test_family_reconstruction_mse_reads_each_familys_inputs_and_compares_with_grey_levels():
+    rng = np.random.default_rng(6)
+    grey = rng.uniform(size=(40, 4, 4, 1)).astype("float32")
+    binary = (rng.uniform(size=grey.shape) < grey).astype("float32")
+    labels = rng.integers(0, 10, size=40)
+
+    def halve(images, training=False):  # an unconditional "reconstruction": half the input
+        return 0.5 * np.asarray(images)
+
+    def add_label(batch, training=False):  # a conditional one: the input plus label / 100
+        images, batch_labels = batch
+        return np.asarray(images) + (np.asarray(batch_labels, "float32") / 100)[:, None, None, None]
+
+    def mse(reconstructions):
+        return float(np.mean((grey.astype("float64") - reconstructions) ** 2))
+
+    score = metrics.family_reconstruction_mse
+    # the autoencoder reads grey levels, the VAE (binarize="dynamic") the binarised images
+    assert score(registry.family("autoencoder"), halve, grey, binary) == pytest.approx(mse(0.5 * grey), rel=1e-5)
+    assert score(registry.family("vae"), halve, grey, binary) == pytest.approx(mse(0.5 * binary), rel=1e-5)
+    # the CVAE reads (binarised images, labels); a GAN, conditional or not, has no reconstruction
+    expected = mse(binary + (labels / 100)[:, None, None, None])
+    assert score(registry.family("cvae"), add_label, grey, binary, labels) == pytest.approx(expected, rel=1e-5)
+    for name in ("gan", "dcgan", "cgan"):
+        assert score(registry.family(name), halve, grey, binary, labels) is None, name
+    with pytest.raises(ValueError, match="labels"):
+        score(registry.family("cvae"), add_label, grey, binary)
+
+
+class ConditionalStub:
+    """log w = -Σ pixels - label for every sample, so log p(x | y) is exactly that."""
+
+    def log_importance_weights(self, images, labels, num_samples, seed=None):
+        images = np.asarray(images, "float64")
+        value = -images.reshape(len(images), -1).sum(axis=1) - np.asarray(labels, "float64")
+        return np.broadcast_to(value, (num_samples, len(images))).astype("float32")
+
+
+def test_family_log_likelihoods_exist_for_density_models_only():
+    rng = np.random.default_rng(7)
+    binary = (rng.uniform(size=(130, 2, 2, 1)) < 0.5).astype("float32")  # 100 + 30: two batches
+    labels = rng.integers(0, 10, size=130)
+    sums = binary.reshape(130, -1).sum(axis=1)
+    got = metrics.family_log_likelihoods(registry.family("vae"), StubModel(), binary, num_samples=3)
+    np.testing.assert_allclose(got, -sums, rtol=1e-6)             # equal weights: L_k = log w
+    got = metrics.family_log_likelihoods(registry.family("cvae"), ConditionalStub(), binary, labels, num_samples=4)
+    np.testing.assert_allclose(got, -sums - labels, rtol=1e-6)    # log p(x | y): the labels reach the model
+    for name in ("autoencoder", "gan", "vaegan", "cgan"):         # no density
+        assert metrics.family_log_likelihoods(registry.family(name), StubModel(), binary, labels) is None, name
+    with pytest.raises(ValueError, match="labels"):
+        metrics.family_log_likelihoods(registry.family("cvae"), ConditionalStub(), binary)
+
+
+# --- the linear-Gaussian toy: every quantity against numerical integration or Monte Carlo ------
+
+
+def _integrate_over_z(function, low=-12.0, high=12.0):
+    return integrate.quad(function, low, high, epsabs=1e-12, epsrel=1e-10, limit=200)[0]
+
+
+def _by_quadrature(x, s, q_mean, q_sd):
+    """log p(x), the posterior's mean and variance, the ELBO and its gap, by quadrature over z."""
+    def log_joint(z):  # log p(x | z) + log p(z)
+        return stats.norm.logpdf(x, z, s) + stats.norm.logpdf(z)
+
+    def log_q(z):
+        return stats.norm.logpdf(z, q_mean, q_sd)
+
+    px = _integrate_over_z(lambda z: math.exp(log_joint(z)))                            # Eq. (VAE.1)
+    mean = _integrate_over_z(lambda z: z * math.exp(log_joint(z))) / px                  # p(z | x) = p(x, z) / p(x)
+    variance = _integrate_over_z(lambda z: (z - mean) ** 2 * math.exp(log_joint(z))) / px
+    elbo = _integrate_over_z(lambda z: math.exp(log_q(z)) * (log_joint(z) - log_q(z)))  # E_q[log p(x, z) / q]
+    gap = _integrate_over_z(lambda z: math.exp(log_q(z)) * (log_q(z) - log_joint(z) + math.log(px)))
+    return math.log(px), mean, variance, elbo, gap
+
+
+@pytest.mark.parametrize("s, shrink, widen", [(0.5, 0.7, 2.0), (1.3, 1.2, 0.5), (0.2, 1.0, 1.0)])
+def test_linear_gaussian_toy_against_numerical_integration(s, shrink, widen):
+    toy = metrics.LinearGaussianToy(s, shrink, widen)
+    for x in (-1.7, 0.0, 0.4, 2.5):
+        point = np.array([x])
+        log_px, mean, variance, elbo, gap = _by_quadrature(x, s, toy.q_mean(point)[0], math.sqrt(toy.q_var))
+        assert toy.log_px(point)[0] == pytest.approx(log_px, abs=1e-8)
+        assert toy.posterior_mean(point)[0] == pytest.approx(mean, abs=1e-8)
+        assert toy.posterior_var == pytest.approx(variance, rel=1e-7)
+        assert toy.elbo(point)[0] == pytest.approx(elbo, abs=1e-7)
+        assert toy.posterior_kl(point)[0] == pytest.approx(gap, abs=1e-7)
+
+
+def test_linear_gaussian_toy_elbo_plus_gap_is_log_px_and_a_perfect_encoder_has_no_gap():
+    x = np.random.default_rng(8).normal(scale=2.0, size=50)
+    toy = metrics.LinearGaussianToy(0.6, 0.5, 3.0)
+    np.testing.assert_allclose(toy.elbo(x) + toy.posterior_kl(x), toy.log_px(x), rtol=0, atol=1e-12)  # (VAE.3)
+    assert np.all(toy.posterior_kl(x) > 0)
+    exact = metrics.LinearGaussianToy(0.6, 1.0, 1.0)  # q(z | x) = p(z | x): every weight is p(x)
+    np.testing.assert_allclose(exact.posterior_kl(x), 0.0, atol=1e-12)
+    np.testing.assert_allclose(exact.log_importance_weights(x, 7, seed=0), np.broadcast_to(exact.log_px(x), (7, 50)),
+                               rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="s > 0"):
+        metrics.LinearGaussianToy(s=0.0)
+
+
+def test_linear_gaussian_toy_weights_average_to_the_elbo_and_l_k_rises_to_log_px():
+    toy = metrics.LinearGaussianToy()
+    x = np.random.default_rng(9).normal(0.0, math.sqrt(1 + toy.s**2), size=400)
+    log_weights = toy.log_importance_weights(x, 2000, seed=1)                   # (k, batch)
+    assert log_weights.shape == (2000, 400)
+    mean = log_weights.mean(axis=0)                                              # Monte Carlo ELBO per x
+    error = log_weights.std(axis=0) / math.sqrt(2000)
+    assert np.all(np.abs(mean - toy.elbo(x)) < 5 * error)
+    # E[w] = p(x): the mean of the weights themselves, in logs
+    log_mean_weight = special.logsumexp(log_weights, axis=0) - math.log(2000)
+    assert abs(np.mean(log_mean_weight - toy.log_px(x))) < 0.01
+    np.testing.assert_array_equal(log_weights, toy.log_importance_weights(x, 2000, seed=1))  # seeded
+    one_sample = metrics.iwae_log_likelihood(toy, x, num_samples=1, seed=1)    # L_1 = ELBO, per x
+    difference = one_sample - toy.elbo(x)
+    assert abs(difference.mean()) < 4 * difference.std() / math.sqrt(len(x))
+    bounds = [float(np.mean(metrics.iwae_log_likelihood(toy, x, num_samples=k, chunk_size=100, seed=k)))
+              for k in (1, 4, 32, 512)]
+    assert bounds == sorted(bounds)                                              # L_k rises with k
+    assert float(np.mean(toy.log_px(x))) - 0.01 < bounds[-1] <= float(np.mean(toy.log_px(x))) + 1e-3
 
 
 # --- a real tiny VAE ------------------------------------------------------------------------
