@@ -17,14 +17,19 @@ critic, Eq. WGAN.7) and ``g_loss``.
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
 from genai_tf import losses
 from genai_tf.models import registry
 from genai_tf.models.base import validated_images
-from genai_tf.models.gan import AdversarialModel, dcgan_features, dcgan_generator, default_d_filters
+from genai_tf.models.gan import (
+    AdversarialModel,
+    dcgan_features,
+    dcgan_generator,
+    default_d_filters,
+    fit_opponent,
+)
 
 CONSTRAINTS = ("gradient_penalty", "clipping")
 PAPER_CRITIC_STEPS = 5  # the WGAN and WGAN-GP papers' n_critic (the class default; notebook 06's clipping run)
@@ -67,33 +72,23 @@ def critic_objective(critic, real, fake, alpha, penalty_weight=10.0, use_penalty
 
 
 def fit_critic(critic, real, fake, steps, optimizer, batch_size=512, penalty_weight=10.0, seed=0):
-    """Train ``critic`` alone to tell two fixed samples apart, with the penalised objective.
+    """Train ``critic`` alone to tell two samples apart, with the penalised objective.
 
-    Each step draws ``batch_size`` points of each sample (with replacement) and one α ~ U[0, 1]
-    per pair, and takes one ``optimizer`` step on :func:`critic_objective`'s ``critic_loss``.
-    This is the critic's half of WGAN-GP with the generator frozen: after training,
-    E f(real) − E f(fake) estimates W₁(real, fake) (notebook 06's Check 1). Returns each step's
-    batch estimate of W₁, a list of floats.
+    Each step draws ``batch_size`` points of each sample (arrays, drawn with replacement, or
+    samplers: ``gan.sample_batch``) and one α ~ U[0, 1] per pair, and takes one ``optimizer``
+    step on :func:`critic_objective`'s ``critic_loss``; the loop is ``gan.fit_opponent``, which
+    also fits notebook 03's discriminator. This is the critic's half of WGAN-GP with the
+    generator frozen: after training, E f(real) − E f(fake) estimates W₁(real, fake) (notebook
+    06's Check 1). Returns each step's batch estimate of W₁, a list of floats.
     """
-    real, fake = (np.asarray(sample, "float32") for sample in (real, fake))
-    if real.ndim == 1:
-        real, fake = real[:, None], fake[:, None]
-    rng = np.random.default_rng(seed)
+    def objective(real_batch, fake_batch, alpha):
+        terms = critic_objective(critic, real_batch, fake_batch, alpha, penalty_weight)
+        return terms["critic_loss"], terms["wasserstein"]
 
-    @tf.function
-    def step(real_batch, fake_batch, alpha):
-        with tf.GradientTape() as tape:
-            terms = critic_objective(critic, real_batch, fake_batch, alpha, penalty_weight)
-        weights = critic.trainable_weights
-        optimizer.apply(tape.gradient(terms["critic_loss"], weights), weights)
-        return terms["wasserstein"]
+    def uniform_alpha(rng, size):  # Eq. WGAN.6's α, one per pair
+        return (rng.uniform(size=size).astype("float32"),)
 
-    estimates = []
-    for _ in range(int(steps)):
-        real_batch = real[rng.integers(0, len(real), batch_size)]
-        fake_batch = fake[rng.integers(0, len(fake), batch_size)]
-        estimates.append(float(step(real_batch, fake_batch, rng.uniform(size=batch_size).astype("float32"))))
-    return estimates
+    return fit_opponent(critic, objective, real, fake, steps, optimizer, batch_size, seed, extra_inputs=uniform_alpha)
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
