@@ -345,7 +345,7 @@ class StepHistory(keras.callbacks.Callback):
     returns a dict of numbers, e.g. a cFID), ``evaluations`` gets that dict plus ``step`` and
     ``cpu_seconds`` after every ``every``-th step. The evaluations' own CPU time is not counted
     as training time, so a quality-against-training-time curve is not skewed by how often it was
-    measured.
+    measured. :meth:`block_means` turns the running means into means over blocks of steps.
     """
 
     def __init__(self, every=None, evaluate=None):
@@ -357,6 +357,7 @@ class StepHistory(keras.callbacks.Callback):
         self.every, self.evaluate = (None if every is None else int(every)), evaluate
         self.steps, self.evaluations = [], []
         self._start, self._excluded = None, 0.0
+        self._in_epoch = []  # each step's position in its epoch, 1, 2, …: fit's running means restart at 1
 
     def _cpu_seconds(self):
         return time.process_time() - self._start - self._excluded
@@ -369,11 +370,33 @@ class StepHistory(keras.callbacks.Callback):
         step = len(self.steps) + 1
         self.steps.append({**{key: float(value) for key, value in (logs or {}).items()},
                            "step": step, "cpu_seconds": self._cpu_seconds()})
+        self._in_epoch.append(int(batch) + 1)
         if self.every is not None and step % self.every == 0:
             started = time.process_time()
             result = {key: float(value) for key, value in self.evaluate(self.model).items()}
             self.evaluations.append({**result, "step": step, "cpu_seconds": self.steps[-1]["cpu_seconds"]})
             self._excluded += time.process_time() - started
+
+    def block_means(self, size) -> dict:
+        """Each logged metric's mean over consecutive blocks of ``size`` steps, ``{key: [one per block]}``:
+        what ``fit(steps_per_epoch=size)`` would log per epoch. A last partial block is dropped.
+
+        ``fit`` reports a metric as its running mean over the epoch so far: m_k after the epoch's
+        k-th step. So the k-th step's own value is k·m_k − (k − 1)·m_{k−1}, and blocks may span
+        epochs. (For the model's metrics, which are running means; not for a learning rate.)
+        """
+        if int(size) < 1:
+            raise ValueError(f"size={size}; a block holds a positive number of steps.")
+        size, values, previous = int(size), {}, {}
+        for entry, position in zip(self.steps, self._in_epoch):
+            for key, mean in entry.items():
+                if key not in ("step", "cpu_seconds"):
+                    before = previous.get(key, 0.0) if position > 1 else 0.0
+                    values.setdefault(key, []).append(position * mean - (position - 1) * before)
+                    previous[key] = mean
+        blocks = len(self.steps) // size
+        return {key: [float(np.mean(per_step[i * size:(i + 1) * size])) for i in range(blocks)]
+                for key, per_step in values.items()}
 
 
 class TimeBudget(keras.callbacks.Callback):

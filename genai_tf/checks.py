@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 from keras import ops
@@ -28,6 +29,14 @@ class CheckResult:
         return f"{'PASS' if self.passed else 'FAIL'} {self.name}: {self.message}"
 
 
+def describe_error(error) -> str:
+    """``"TypeName: message"`` on one line, without terminal colour codes, TensorFlow's
+    ``{{node …}}`` prefixes and the "Arguments received by …" footer Keras appends: how the
+    checks, and notebook 03's tour of broken listings, show an error."""
+    message = re.sub(r"\x1b\[[0-9;]*m|\{\{.*?\}\}", "", str(error)).split("Arguments received")[0]
+    return f"{type(error).__name__}: {' '.join(message.split())}"
+
+
 def _numpy(value):
     return np.asarray(ops.convert_to_numpy(value), dtype="float64")
 
@@ -42,7 +51,7 @@ def _run(name, function, cases, expected, hint, rtol=1e-4, atol=1e-4, shape_hint
         except NotImplementedError:
             return CheckResult(name, False, "not implemented yet: replace the `raise NotImplementedError`.")
         except Exception as error:  # show the learner's error, not a traceback from here
-            return CheckResult(name, False, f"raised {type(error).__name__}: {error}. Hint: {hint}")
+            return CheckResult(name, False, f"raised {describe_error(error)}. Hint: {hint}")
         want = np.asarray(want, dtype="float64")
         if got.shape != want.shape:
             return CheckResult(
@@ -188,7 +197,7 @@ def profile_switch(function) -> CheckResult:
             except NotImplementedError:
                 return CheckResult(name, False, "not implemented yet: replace the `raise NotImplementedError`.")
             except Exception as error:  # e.g. os.environ[...] = None when it was unset
-                return CheckResult(name, False, f"raised {type(error).__name__}: {error}. Hint: "
+                return CheckResult(name, False, f"raised {describe_error(error)}. Hint: "
                                    "os.environ only holds strings; to restore an unset variable, "
                                    "delete it (os.environ.pop(name, None)).")
             if got != f"{profile} value":
@@ -613,7 +622,7 @@ def interpolation_weights(function) -> CheckResult:
     except NotImplementedError:
         return CheckResult(name, False, "not implemented yet: replace the `raise NotImplementedError`.")
     except Exception as error:
-        return CheckResult(name, False, f"raised {type(error).__name__}: {error}. Hint: return rng.uniform(size=batch_size).")
+        return CheckResult(name, False, f"raised {describe_error(error)}. Hint: return rng.uniform(size=batch_size).")
     if alpha.shape != (20_000,):
         return CheckResult(name, False, f"returned shape {alpha.shape}, expected (20000,): one α per example "
                                         "(not per pixel, not one scalar for the batch).")
@@ -746,7 +755,7 @@ def code_report(function) -> CheckResult:
         except NotImplementedError:
             return CheckResult(name, False, "not implemented yet: replace the `raise NotImplementedError`.")
         except Exception as error:
-            return CheckResult(name, False, f"raised {type(error).__name__}: {error}. Hint: encode with the true "
+            return CheckResult(name, False, f"raised {describe_error(error)}. Hint: encode with the true "
                                             "labels, fit the probe on one half of z_mean, decode with (y + 1) mod 10.")
         missing = {"kl", "label_in_z", "swap_accuracy"} - set(report)
         if missing:

@@ -277,6 +277,24 @@ def test_step_history_records_every_step_and_evaluates_the_model_on_schedule():
         callbacks.StepHistory(every=0, evaluate=evaluate)
 
 
+def test_step_history_block_means_are_the_means_of_each_steps_own_value():
+    """With a frozen model (learning rate 0) each step's loss is known from its batch alone; the
+    block means recovered from fit's running means must match them, across an epoch boundary."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    x = np.arange(1, 33, dtype="float32")[:, None]  # 4 batches of 8 per epoch, each with its own loss
+    history = callbacks.StepHistory()
+    model.fit(x, np.zeros_like(x), batch_size=8, epochs=2, shuffle=False, callbacks=[history], verbose=0)
+    weight = float(model.layers[0].kernel.numpy()[0, 0])
+    per_step = [float(np.mean((weight * x[i * 8:(i + 1) * 8]) ** 2)) for i in range(4)] * 2  # (8,) steps
+    blocks = history.block_means(3)  # steps 1-3, 4-6 (spans the two epochs); 7-8 dropped
+    assert set(blocks) == {"loss"}
+    np.testing.assert_allclose(blocks["loss"], [np.mean(per_step[:3]), np.mean(per_step[3:6])], rtol=1e-4)
+    np.testing.assert_allclose(history.block_means(4)["loss"], [np.mean(per_step[:4])] * 2, rtol=1e-4)
+    with pytest.raises(ValueError, match="positive"):
+        history.block_means(0)
+
+
 def test_linear_decay_follows_its_formula_over_fit_steps():
     import keras
     import numpy as np

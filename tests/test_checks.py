@@ -40,6 +40,13 @@ def kl_without_minus_one(mean, log_var):
     return 0.5 * np.sum(mean**2 + np.exp(log_var) - log_var, axis=-1)
 
 
+def test_describe_error_gives_one_clean_line():
+    error = ValueError("\x1b[31mInput 0 of layer\x1b[0m {{node dense/MatMul}} is\nincompatible\n\n"
+                       "Arguments received by Dense.call():\n  • inputs=tf.Tensor(shape=(4, 3))")
+    assert checks.describe_error(error) == "ValueError: Input 0 of layer is incompatible"
+    assert checks.describe_error(NameError("name 'x' is not defined")) == "NameError: name 'x' is not defined"
+
+
 def test_gaussian_kl_check():
     assert_passes(checks.gaussian_kl(losses.gaussian_kl))
     assert_passes(checks.gaussian_kl(
