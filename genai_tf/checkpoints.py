@@ -8,6 +8,7 @@ can pre-train before a class and learners' notebooks pick the models up. ``root`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -54,6 +55,22 @@ def load_model(path):
                               f"It may be truncated or corrupt: delete it and train again.") from error
 
 
+def _load_saved(folder, model_class, wanted):
+    """The model in ``folder`` and its ``training.json`` summary ({} if absent), checked to be a
+    ``model_class``; ``wanted`` names what was asked for in the error."""
+    from genai_tf import training
+
+    folder = Path(folder)
+    model = load_model(folder)
+    if type(model) is not model_class:
+        raise CheckpointError(
+            f"Checkpoint {folder / training.MODEL_FILE} holds a {type(model).__name__}, not a "
+            f"{model_class.__name__} ({wanted}). Delete it, or point {CHECKPOINT_ENV} to a "
+            f"folder with the right checkpoints.")
+    summary_path = folder / training.SUMMARY_FILE
+    return model, (json.loads(summary_path.read_text()) if summary_path.exists() else {})
+
+
 def load_or_train(name, family, dataset, root=None, verbose=True, **train_kwargs):
     """Checkpoint ``name`` if ``<root>/<name>/model.keras`` exists; else train ``family`` there.
 
@@ -71,20 +88,12 @@ def load_or_train(name, family, dataset, root=None, verbose=True, **train_kwargs
     chosen = registry.family(family) if isinstance(family, str) else family
     folder = checkpoint_path(name, root).parent
     if (folder / training.MODEL_FILE).exists():
-        model = load_model(folder)
-        if type(model) is not chosen.model_class:
-            raise CheckpointError(
-                f"Checkpoint {folder / training.MODEL_FILE} holds a {type(model).__name__}, not a "
-                f"{chosen.model_class.__name__} ({chosen.name}). Delete it, or point {CHECKPOINT_ENV} to a "
-                f"folder with the right checkpoints.")
-        summary_path = folder / training.SUMMARY_FILE
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        model, summary = _load_saved(folder, chosen.model_class, chosen.name)
         if verbose:
             print(f"loaded {name} from {folder / training.MODEL_FILE}")
-        steps_per_epoch = dataset.steps_per_epoch
         return training.TrainingRun(
             model=model, family=chosen.name, history=summary.get("history", {}), steps=summary.get("steps", 0),
-            steps_per_epoch=steps_per_epoch, wall_seconds=summary.get("wall_seconds", 0.0),
+            steps_per_epoch=dataset.steps_per_epoch, wall_seconds=summary.get("wall_seconds", 0.0),
             cpu_seconds=summary.get("cpu_seconds", 0.0), log_dir=None, output=folder, resumed_at=None,
             already_complete=True, epoch_wall_seconds=[], epoch_cpu_seconds=[])
     run = training.train(chosen, dataset, output=folder, **train_kwargs)
@@ -92,3 +101,59 @@ def load_or_train(name, family, dataset, root=None, verbose=True, **train_kwargs
         how = f"resumed at step {run.resumed_at} and " if run.resumed_at is not None else ""
         print(f"{how}trained {name} ({run.steps} steps) and saved it to {folder / training.MODEL_FILE}")
     return run
+
+
+@dataclasses.dataclass
+class Fitted:
+    """What :func:`fit_or_load` did: the model to use, its per-epoch ``history`` (Keras's
+    ``History.history`` layout: metric name -> list), and the seconds its training took."""
+
+    model: object
+    history: dict
+    loaded_from: Path | None  # the checkpoint folder, or None when the model was trained here
+    steps: int  # training batches (optimizer steps of each network)
+    wall_seconds: float
+    cpu_seconds: float
+
+    @property
+    def loaded(self) -> bool:
+        return self.loaded_from is not None
+
+
+def fit_or_load(model, name, *, load=False, root=None, **fit_kwargs) -> Fitted:
+    """``model.fit(**fit_kwargs)``, or, with ``load=True`` and a checkpoint ``<root>/<name>/`` present
+    (what ``genai-tf pretrain`` / ``genai-tf train --output`` write), that checkpoint's model instead.
+
+    For notebooks that build and train their own model: ``load`` is their config's choice (default
+    train), ``name`` is ``"<dataset>/<family>"``, the layout :func:`load_or_train` and ``pretrain``
+    use. A checkpoint must hold a model of ``model``'s class; its recipe (widths, budget) is the
+    pre-training's, not the notebook's, so use the returned ``Fitted.model`` from then on. With
+    ``load=True`` and no checkpoint, the model is trained as usual (and nothing is written).
+    ``fit_kwargs`` go to ``fit`` as they are (``x=``, ``epochs=``, ``callbacks=``, ``verbose=``).
+    """
+    import time
+
+    folder = checkpoint_path(name, root).parent
+    if load and (folder / "model.keras").exists():
+        loaded, summary = _load_saved(folder, type(model), name)
+        print(f"loaded {name} from {folder} (trained {summary.get('steps', '?')} steps, "
+              f"{summary.get('cpu_seconds', 0.0):.0f} s CPU) instead of training")
+        return Fitted(model=loaded, history=summary.get("history", {}), loaded_from=folder,
+                      steps=int(summary.get("steps", 0)), wall_seconds=summary.get("wall_seconds", 0.0), cpu_seconds=summary.get("cpu_seconds", 0.0))
+    if load:
+        print(f"no checkpoint at {folder} (make one with `genai-tf pretrain --families "
+              f"{Path(name).name}`): training here")
+    import keras
+
+    class CountSteps(keras.callbacks.Callback):
+        steps = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+
+    counter = CountSteps()
+    fit_kwargs["callbacks"] = [*(fit_kwargs.get("callbacks") or []), counter]
+    wall, cpu = time.perf_counter(), time.process_time()
+    history = model.fit(**fit_kwargs)
+    return Fitted(model=model, history=history.history, loaded_from=None, steps=counter.steps,
+                  wall_seconds=time.perf_counter() - wall, cpu_seconds=time.process_time() - cpu)
