@@ -103,6 +103,34 @@ def model_input(family, dataset):
     return dataset.spec if family.text else dataset.image_shape
 
 
+def family_dataset(family, source, *, seed=0, batch_size=None, **load_kwargs):
+    """The data ``family``'s recipe trains on, loaded from ``source`` and seeded by ``seed``.
+
+    An image family gets ``data.load_dataset(source, ...)`` in the recipe's ``batch_size`` and with its
+    ``binarize``; a text family gets ``text.load_text_dataset(source, ...)`` in windows of its
+    ``context`` and its ``batch_size``. ``batch_size`` replaces the recipe's (a smoke run's smaller
+    batches); ``load_kwargs`` go to the loader as they are (``data_dir``, ``limit``, ``image_size``;
+    for text ``block``, so that several contexts cut the same blocks).
+    """
+    chosen = registry.family(family) if isinstance(family, str) else family
+    batch_size = chosen.batch_size if batch_size is None else batch_size
+    if chosen.text:
+        from genai_tf import text
+
+        return text.load_text_dataset(source, context=chosen.context, batch_size=batch_size, seed=seed, **load_kwargs)
+    from genai_tf import data
+
+    return data.load_dataset(source, batch_size=batch_size, seed=seed, binarize=chosen.binarize, **load_kwargs)
+
+
+def initial_model(family, dataset, seed=0, latent_dim=None) -> keras.Model:
+    """The compiled, untrained model :func:`train` starts from with ``seed`` on ``dataset``: the same
+    initial weights, so what training gained can be measured against it."""
+    chosen = registry.family(family) if isinstance(family, str) else family
+    keras.utils.set_random_seed(seed)
+    return chosen.build(model_input(chosen, dataset), 0 if chosen.text else int(latent_dim or chosen.latent_dim), seed)
+
+
 def _check_stop(epochs, steps, seconds, clock):
     def whole(name, value):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -173,8 +201,7 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
     if chosen.counted:
         return _count(chosen, dataset, run_settings, seed, output)
     if state is None:
-        keras.utils.set_random_seed(seed)  # initial weights, for an unbroken run to compare with
-        model = chosen.build(model_input(chosen, dataset), run_settings.get("latent_dim", 0), seed)
+        model = initial_model(chosen, dataset, seed, latent_dim)  # seeded: an unbroken run to compare with
         start_step, history, log_dir = 0, {}, None
     else:
         model = resume.load_model(output / resume.FOLDER / state["checkpoint"])

@@ -201,3 +201,35 @@ def test_a_text_family_trains_with_tensorboard_logs_and_no_image_grid(tmp_path):
     run = training.train(small, dataset, steps=3, log="test", log_root=tmp_path / "runs", validation=False)
     assert run.steps == 3 and run.log_dir is not None
     assert any((run.log_dir / "train").rglob("events.out.tfevents*"))  # the loss went to TensorBoard
+
+
+def test_family_dataset_loads_what_the_recipe_trains_on():
+    vae, dcgan = registry.family("vae"), registry.family("dcgan")
+    binary = training.family_dataset(vae, "digits", seed=3, limit=64)
+    assert (binary.batch_size, binary.binarize, binary.seed) == (vae.batch_size, vae.binarize, 3)
+    assert vae.binarize is not None and len(binary.images("train")) == 64
+    grey = training.family_dataset("dcgan", "digits", batch_size=16, limit=64)
+    assert (grey.batch_size, grey.binarize, grey.image_shape) == (16, dcgan.binarize, (28, 28, 1))
+    lstm = registry.family("lstm")
+    windows = training.family_dataset(lstm, "pydoc_topics", seed=1, limit=40_000, block=2_000)
+    assert (windows.context, windows.batch_size, windows.seed, windows.block) == (lstm.context, lstm.batch_size, 1, 2_000)
+    shorter = training.family_dataset(lstm.variant(fields={"context": 32}), "pydoc_topics", seed=1, limit=40_000,
+                                      block=2_000, batch_size=4)
+    assert (shorter.context, shorter.batch_size) == (32, 4) and shorter.bounds == windows.bounds
+
+
+def test_initial_model_has_the_weights_training_starts_from():
+    family = registry.family("autoencoder").variant(filters=(4, 8))
+    digits = training.family_dataset(family, "digits", limit=64, batch_size=32)
+
+    class FirstWeights(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.weights = self.model.get_weights()
+
+    first = FirstWeights()
+    training.train(family, digits, steps=1, seed=5, log=None, validation=False, callbacks=[first])
+    untrained = training.initial_model(family, digits, seed=5)
+    assert type(untrained) is family.model_class and untrained.optimizer is not None
+    assert all(np.array_equal(a, b) for a, b in zip(untrained.get_weights(), first.weights, strict=True))
+    other = training.initial_model(family, digits, seed=6)
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(other.get_weights(), first.weights, strict=True)) > 0
