@@ -284,6 +284,18 @@ def test_the_family_refuses_a_latent_size():
         registry.family("diffusion").build((28, 28, 1), 16, 0)
 
 
+def test_a_variant_narrows_the_unet_and_shortens_the_chain_and_keeps_the_recipe():
+    family = registry.family("diffusion")
+    registered = family.build((28, 28, 1), 0, 0)
+    smaller = family.variant(channels=(8, 16), timesteps=50).build((28, 28, 1), 0, 0)
+    assert smaller.timesteps == 50 and registered.timesteps == 1000
+    assert smaller.network.count_params() < registered.network.count_params() / 5
+    for name in ("schedule", "label_dropout", "guidance", "min_snr_gamma", "ema_decay", "num_classes"):
+        assert getattr(smaller, name) == getattr(registered, name), name
+    assert type(smaller.optimizer) is type(registered.optimizer) and smaller.optimizer.built
+    assert float(smaller.optimizer.learning_rate) == pytest.approx(float(registered.optimizer.learning_rate))
+
+
 # --- the command line ----------------------------------------------------------------------
 def _cli(argv):
     out, err = io.StringIO(), io.StringIO()

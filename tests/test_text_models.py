@@ -322,3 +322,16 @@ def test_each_family_builds_a_compiled_text_model_from_a_text_spec(families):
         family.build((28, 28, 1), 0, 0)
     with pytest.raises(ValueError, match="latent"):
         family.build(TextSpec(VOCABULARY, 16), 8, 0)
+
+
+@pytest.mark.parametrize(("name", "settings", "attribute"), [
+    ("transformer", {"d_model": 16, "num_layers": 1, "num_heads": 2}, "d_model"),
+    ("lstm", {"units": 16}, "units"), ("char_mlp", {"hidden": 16}, "hidden")])
+def test_a_variant_of_a_text_family_passes_widths_to_its_builder(name, settings, attribute):
+    family = registry.family(name)
+    narrow = family.variant(**settings)
+    model = narrow.build(TextSpec(VOCABULARY, 16), 0, 0)
+    assert isinstance(model, family.model_class) and getattr(model, attribute) == settings[attribute]
+    assert model.count_params() < family.build(TextSpec(VOCABULARY, 16), 0, 0).count_params()
+    again = narrow.build(TextSpec(VOCABULARY, 16), 0, 0)  # the seed fixes the initial weights
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), again.get_weights(), strict=True))

@@ -240,11 +240,13 @@ def build_diffusion(image_shape, num_classes=10, channels=(48, 96), patch=2, tim
                           min_snr_gamma=min_snr_gamma, seed=seed, name="diffusion")
 
 
-def _build_family(image_shape, latent_dim, seed):
+def _build_family(image_shape, latent_dim, seed, **settings):
+    """The registry's build: :func:`build_diffusion` with Adam(2e-3). Keyword settings (``channels``,
+    ``timesteps``, ...), which ``registry.Family.variant`` passes, go to ``build_diffusion``."""
     if latent_dim:
         raise ValueError(f"latent_dim={latent_dim}: a diffusion model has no separate latent (x_T has the "
                          f"image's shape), so leave the latent size unset.")
-    model = build_diffusion(image_shape, seed=seed)
+    model = build_diffusion(image_shape, seed=seed, **settings)
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
     # Its slots now, not inside the first traced step: spares fit() a second trace of that step.
     model.optimizer.build(model.trainable_variables)
