@@ -214,6 +214,16 @@ def evaluate_samples(samples, real_images, classifier, num_real=None, seed=0) ->
     }
 
 
+def model_cfid(model, real_images, classifier, num_samples, sample_seed=0, seed=0) -> dict:
+    """cFID of ``model.generate(num_samples, seed=sample_seed)`` against ``real_images``, and the
+    real-vs-real floor at the same n, from :func:`evaluate_samples` (``seed`` seeds its splits):
+    ``{"cfid": ..., "floor": ...}``. Bound with ``functools.partial`` to everything but the model,
+    it is the ``evaluate`` of a ``callbacks.StepHistory`` that scores a model during training
+    (notebook 06's learning curve)."""
+    scores = evaluate_samples(model.generate(num_samples, seed=sample_seed), real_images, classifier, seed=seed)
+    return {"cfid": scores["cfid"], "floor": scores["cfid_floor"]}
+
+
 # --- sample size, baselines and result tables (notebook 05) -------------------------------
 
 

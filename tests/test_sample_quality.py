@@ -292,6 +292,28 @@ def test_a_perfect_generator_scores_the_floor_even_with_more_samples_than_real_i
     assert 0.8 < np.mean(ratios) < 1.25, ratios
 
 
+class _UniformImages:
+    """A stand-in generator: uniform 4×4 pixels, a function of the seed alone."""
+
+    def __init__(self):
+        self.calls = []
+
+    def generate(self, num_samples, seed=None):
+        self.calls.append((num_samples, seed))
+        return np.random.default_rng(seed).random((num_samples, 4, 4, 1), dtype=np.float32)
+
+
+def test_model_cfid_scores_the_models_samples_as_evaluate_samples_does():
+    real = np.random.default_rng(99).random((400, 4, 4, 1), dtype=np.float32)
+    model = _UniformImages()
+    scores = sq.model_cfid(model, real, _PixelFeatures(), num_samples=150, sample_seed=7, seed=3)
+    assert model.calls == [(150, 7)]
+    expected = sq.evaluate_samples(model.generate(150, seed=7), real, _PixelFeatures(), seed=3)
+    assert scores == {"cfid": expected["cfid"], "floor": expected["cfid_floor"]}
+    shifted = sq.model_cfid(model, np.clip(real + 0.3, 0, 1), _PixelFeatures(), num_samples=150, sample_seed=7)
+    assert shifted["cfid"] > 5 * scores["cfid"]  # samples from another distribution score worse
+
+
 def test_cli_evaluate(classifier, cache_dir, digits, tmp_path, capsys):
     path = tmp_path / "samples.npy"
     np.save(path, digits.images("test"))
