@@ -49,12 +49,12 @@ def _scores(samples, test_images, classifier, seed):
 
 
 def train(name, args):
-    from genai_tf import data
+    from genai_tf import training
     from genai_tf.models import registry
 
     chosen = registry.family(name)
-    dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=chosen.batch_size,
-                                limit=256 if args.quick else None, seed=args.seed, binarize=chosen.binarize)
+    dataset = training.family_dataset(chosen, args.dataset, seed=args.seed, data_dir=args.data_dir,
+                                      limit=256 if args.quick else None)
     print(f"== {name}: training for {'8 steps (quick)' if args.quick else f'{args.minutes:g} min ({args.clock} clock)'}",
           flush=True)
     return common.train_family(chosen, dataset, minutes=None if args.quick else args.minutes, clock=args.clock,

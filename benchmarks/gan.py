@@ -70,11 +70,11 @@ def variant(name):
 def benchmark(family, args, classifier, test_images):
     import numpy as np
 
-    from genai_tf import data, sample_quality
+    from genai_tf import sample_quality, training
 
     chosen = variant(family)
-    dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=chosen.batch_size,
-                                limit=2000 if args.quick else None, seed=args.seed, binarize=chosen.binarize)
+    dataset = training.family_dataset(chosen, args.dataset, seed=args.seed, data_dir=args.data_dir,
+                                      limit=2000 if args.quick else None)
     minutes = args.mlp_minutes if family == "gan" else args.minutes
     run, stats = common.train_family(chosen, dataset, minutes=None if args.quick else minutes, clock=args.clock,
                                      epochs=1 if args.quick else None, seed=args.seed,

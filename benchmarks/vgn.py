@@ -43,13 +43,12 @@ GENERATE_CHUNK = 1000  # samples decoded at once: bounds memory
 
 def _train(family, args, latent_dim=None):
     """Train ``family`` with its recipe for the budget (``--quick``: fixed steps); (model, data, stats)."""
-    from genai_tf import data
+    from genai_tf import training
     from genai_tf.models import registry
 
     chosen = registry.family(family)
-    dataset = data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=chosen.batch_size,
-                                limit=QUICK["limit"] if args.quick else None, seed=args.seed,
-                                binarize=chosen.binarize)
+    dataset = training.family_dataset(chosen, args.dataset, seed=args.seed, data_dir=args.data_dir,
+                                      limit=QUICK["limit"] if args.quick else None)
     length = (f"{QUICK['steps']} steps" if args.quick else
               f"{common.budget_seconds(args.minutes, args.clock):.0f} {args.clock} seconds ({args.minutes:g} min"
               f"{f' × {common.cores()} cores' if args.clock == 'cpu' else ''})")

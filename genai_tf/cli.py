@@ -96,7 +96,7 @@ def doctor(args) -> int:
 def train(args) -> int:
     """Train one family on one dataset into ``--output``, resuming an unfinished run there."""
     _quiet_tensorflow()
-    from genai_tf import data, training
+    from genai_tf import training
     from genai_tf.models import registry
 
     family = registry.family(args.family)
@@ -112,9 +112,8 @@ def train(args) -> int:
     _check_dataset_name(args.dataset)
     epochs = args.epochs if args.epochs is not None or args.minutes is not None else 10
     seconds = None if args.minutes is None else 60.0 * args.minutes
-    dataset = data.load_dataset(args.dataset, image_size=args.image_size,
-                                batch_size=args.batch_size or family.batch_size, limit=args.limit,
-                                seed=args.seed, binarize=family.binarize)
+    dataset = training.family_dataset(family, args.dataset, seed=args.seed, batch_size=args.batch_size,
+                                      image_size=args.image_size, limit=args.limit)
     budget = " and ".join(part for part in (
         f"{epochs} epochs" if epochs else "", f"{args.minutes:g} min ({args.clock} clock)" if seconds else "") if part)
     print(f"training {args.family} ({family.description}) on {args.dataset} {dataset.image_shape}, "

@@ -73,7 +73,7 @@ def pretrain_family(name, dataset_name="mnist", output=None, data_dir=None, seed
     import tensorflow as tf
 
     import genai_tf
-    from genai_tf import checkpoints, data, feature_classifier, training
+    from genai_tf import checkpoints, feature_classifier, training
     from genai_tf.models import registry
 
     family = registry.family(name)
@@ -86,8 +86,7 @@ def pretrain_family(name, dataset_name="mnist", output=None, data_dir=None, seed
     budget = {"steps": int(steps)} if steps is not None else dict(family.pretrain_budget)
     root = Path(output) if output is not None else checkpoints.checkpoint_root() / dataset_name
     folder = root / name
-    dataset = data.load_dataset(dataset_name, data_dir=data_dir, batch_size=family.batch_size, seed=seed,
-                                binarize=family.binarize)
+    dataset = training.family_dataset(family, dataset_name, seed=seed, data_dir=data_dir)
     if verbose:
         print(f"== {name}: {family.description}; budget {budget}; into {folder}", flush=True)
     run = training.train(family, dataset, seed=seed, output=folder, log=None, validation=False,

@@ -29,7 +29,7 @@ def is_text_model(model) -> bool:
 
 def training_text(args, family):
     """The ``TextData`` a text family trains on: ``--text FILE``, else ``--dataset`` (a corpus name)."""
-    from genai_tf import text
+    from genai_tf import text, training
 
     if args.text is not None and args.dataset is not None:
         raise TextUsageError("Give --text FILE or --dataset NAME, not both.")
@@ -39,8 +39,7 @@ def training_text(args, family):
     if args.text is None and source not in text.TEXT_CORPORA:
         raise TextUsageError(f"--dataset {source!r} is not a text corpus; use one of {', '.join(text.TEXT_CORPORA)}, "
                              f"or --text FILE for a UTF-8 file of your own.")
-    return text.load_text_dataset(source, context=family.context, batch_size=args.batch_size or family.batch_size,
-                                  seed=args.seed, limit=args.limit)
+    return training.family_dataset(family, source, seed=args.seed, batch_size=args.batch_size, limit=args.limit)
 
 
 def describe(dataset) -> str:
