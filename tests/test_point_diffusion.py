@@ -2,6 +2,8 @@
 compared with the exact predictor E[ε | x_t] that the mixture has in closed form. Fixed step
 counts throughout, so the verdicts do not depend on the machine's speed."""
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -141,3 +143,76 @@ def test_sample_mixture_draws_each_component_by_its_weight():
         chosen = points[components == k]
         np.testing.assert_allclose(chosen.mean(0), MEANS[k], atol=0.03)
         np.testing.assert_allclose(chosen.std(0), STDS[k], rtol=0.05)
+
+
+# --- comparing samples with the mixture (MixtureMoments, the Bayes classifier) --------------
+def test_mixture_component_is_the_bayes_classifier():
+    """Two equal-width components meet where π_1 N(x; μ_1, s²) = π_2 N(x; μ_2, s²), i.e. at
+    x* = (μ_1 + μ_2)/2 - s² log(π_2/π_1)/(μ_2 - μ_1); with unequal widths, the argmax of scipy's
+    posterior. Unnormalised weights give the same answer."""
+    means, s, weights = np.array([[-1.0], [2.0]]), 0.8, np.array([0.3, 0.7])
+    boundary = 0.5 - s**2 * np.log(weights[1] / weights[0]) / 3.0
+    points = boundary + np.array([[-1e-6], [1e-6], [-5.0], [5.0]])
+    np.testing.assert_array_equal(point_diffusion.mixture_component(points, means, [s, s], weights), [0, 1, 0, 1])
+    np.testing.assert_array_equal(point_diffusion.mixture_component(points, means, [s, s], 10 * weights), [0, 1, 0, 1])
+
+    from scipy import stats
+
+    points = np.random.default_rng(0).normal(scale=1.5, size=(2000, 2))
+    posterior = np.stack([w * stats.multivariate_normal(m, sd**2 * np.eye(2)).pdf(points)
+                          for m, sd, w in zip(MEANS, STDS, WEIGHTS, strict=True)], axis=-1)
+    np.testing.assert_array_equal(point_diffusion.mixture_component(points, MEANS, STDS, WEIGHTS),
+                                  np.argmax(posterior, axis=-1))
+
+
+def test_mixture_moments_of_gaussian_points_follow_isserlis():
+    """For x ~ N(μ, Σ): the sample mean and covariance estimate μ and Σ, and one point's centred
+    product (x - μ)_i (x - μ)_j has variance Σ_ii Σ_jj + Σ_ij² (Isserlis' theorem)."""
+    mean, covariance = np.array([0.5, -1.0]), np.array([[1.0, 0.6], [0.6, 2.0]])
+    points = np.random.default_rng(1).multivariate_normal(mean, covariance, size=200_000)
+    moments = point_diffusion.MixtureMoments.of(points, [[0.0, 0.0]], [1.0], [1.0])  # one component
+    assert moments.count == 200_000 and moments.shares.tolist() == [1.0]
+    np.testing.assert_allclose(moments.mean, mean, atol=0.01)
+    np.testing.assert_allclose(moments.covariance, covariance, atol=0.02)
+    np.testing.assert_allclose(moments.product_sd, np.sqrt(np.outer(np.diag(covariance), np.diag(covariance))
+                                                            + covariance**2), rtol=0.02)
+
+
+def test_mixture_moments_of_well_separated_modes_give_the_weights():
+    """Components 20 standard deviations apart: the Bayes classifier is never wrong, so the mode
+    shares are the weights up to binomial error, and mean and covariance are the mixture's."""
+    means, stds = 10 * MEANS, STDS
+    points, _ = point_diffusion.sample_mixture(means, stds, WEIGHTS, 100_000, seed=2)
+    moments = point_diffusion.MixtureMoments.of(points, means, stds, WEIGHTS)
+    np.testing.assert_allclose(moments.shares, WEIGHTS, atol=4 * np.sqrt(0.25 / 100_000))
+    mean = WEIGHTS @ means
+    second = sum(w * (s**2 * np.eye(2) + np.outer(m, m)) for m, s, w in zip(means, stds, WEIGHTS, strict=True))
+    np.testing.assert_allclose(moments.mean, mean, atol=0.05)
+    np.testing.assert_allclose(moments.covariance, second - np.outer(mean, mean), rtol=0.02, atol=0.5)
+
+
+def test_mixture_moment_errors():
+    eye = np.eye(2)
+    reference = point_diffusion.MixtureMoments(np.zeros(2), eye, np.array([0.5, 0.5]), eye, 100)
+    sample = point_diffusion.MixtureMoments(np.array([0.1, -0.3]), 1.1 * eye, np.array([0.4, 0.6]), eye, 100)
+    errors = sample.errors(reference)
+    assert errors.keys() == {"mean error", "rel. covariance error", "max share error"}
+    np.testing.assert_allclose(list(errors.values()), [0.3, 0.1, 0.1])
+
+
+def test_outside_sampling_error_flags_what_differs_and_only_that():
+    """Fresh draws of the data agree with it; a shift fails the mean, a stretch the covariance (unless
+    an allowance covers it) and other weights the mode shares."""
+    moments = functools.partial(point_diffusion.MixtureMoments.of, means=MEANS, stds=STDS, weights=WEIGHTS)
+    reference = moments(point_diffusion.sample_mixture(MEANS, STDS, WEIGHTS, 200_000, seed=3)[0])
+    for seed in range(10):  # 4-4.5 standard errors: a false alarm is rarer than 1 in 10,000
+        points, _ = point_diffusion.sample_mixture(MEANS, STDS, WEIGHTS, 3000, seed=10 + seed)
+        assert moments(points).outside_sampling_error(reference) == [], seed
+    points, _ = point_diffusion.sample_mixture(MEANS, STDS, WEIGHTS, 3000, seed=30)
+    assert moments(points + np.array([0.15, 0.0])).outside_sampling_error(reference) == ["mean"]
+    stretched = moments(points.mean(0) + 1.15 * (points - points.mean(0)))
+    assert "covariance" in stretched.outside_sampling_error(reference)
+    assert "covariance" not in stretched.outside_sampling_error(reference, covariance_allowance=0.4)
+    reweighted, _ = point_diffusion.sample_mixture(MEANS, STDS, [0.4, 0.35, 0.25], 3000, seed=31)
+    assert "shares" in moments(reweighted).outside_sampling_error(reference)
+    assert "shares" not in moments(reweighted).outside_sampling_error(reference, share_allowance=0.15)

@@ -5,10 +5,13 @@ On data whose optimal noise predictor is known in closed form (a Gaussian mixtur
 optimum, which images never allow. Training is Eq. (DM.7), exactly as for images
 (:class:`genai_tf.models.diffusion.DiffusionModel`) but without labels: draw a timestep and
 noise, noise the points with Eq. (DM.2), regress ε_θ on the noise. Sampling runs
-:func:`genai_tf.samplers.sample` with the network as its predictor.
+:func:`genai_tf.samplers.sample` with the network as its predictor. :class:`MixtureMoments`
+compares a sampler's points with the mixture's.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import keras
 import numpy as np
@@ -191,3 +194,66 @@ def sample_mixture(means, stds, weights, num_points, seed=0):
     components = rng.choice(len(weights), size=int(num_points), p=weights)
     points = means[components] + stds[components, None] * rng.standard_normal((int(num_points), means.shape[1]))
     return points.astype("float32"), components
+
+
+def mixture_component(points, means, stds, weights):
+    """The mixture's Bayes classifier: each point's most probable component, ``(n,)`` ints.
+
+    The component k of Σ_k π_k N(μ_k, s_k² I) that maximises the log joint
+    log π_k - ‖x - μ_k‖²/(2 s_k²) - d log s_k (up to a constant). ``points`` is ``(n, d)``;
+    ``means``, ``stds`` and ``weights`` (normalised here) as for :func:`sample_mixture`.
+    """
+    points = np.atleast_2d(np.asarray(points, "float64"))
+    means, stds = np.asarray(means, "float64"), np.asarray(stds, "float64")
+    log_weights = np.log(np.asarray(weights, "float64") / np.sum(weights))
+    squared = np.sum((points[:, None, :] - means[None]) ** 2, axis=-1)  # (n, K)
+    return np.argmax(log_weights - 0.5 * squared / stds**2 - means.shape[1] * np.log(stds), axis=-1)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)  # arrays: compare fields, not objects
+class MixtureMoments:
+    """What points from a Gaussian mixture are compared on (notebook 07, section 9): make one with
+    :meth:`of`, for the data (from plentiful samples) and for each sampler's points."""
+
+    mean: np.ndarray        # (d,)
+    covariance: np.ndarray  # (d, d), with n - 1 in the denominator (np.cov)
+    shares: np.ndarray      # (K,): the fraction of points mixture_component gives each component
+    product_sd: np.ndarray  # (d, d): sd of one point's (x - mean)_i (x - mean)_j (÷ √n: a covariance's s.e.)
+    count: int              # n, the number of points
+
+    @classmethod
+    def of(cls, points, means, stds, weights) -> MixtureMoments:
+        """The moments of ``points`` ``(n, d)`` and their mode shares under the mixture ``(means, stds, weights)``."""
+        points = np.asarray(points, "float64")
+        mean = points.mean(axis=0)
+        centred = points - mean
+        components = mixture_component(points, means, stds, weights)
+        return cls(mean=mean, covariance=np.cov(points.T),
+                   shares=np.bincount(components, minlength=len(weights)) / len(points),
+                   product_sd=np.einsum("ni,nj->nij", centred, centred).std(axis=0), count=len(points))
+
+    def errors(self, reference: MixtureMoments) -> dict:
+        """How far these are from ``reference`` (the data's): the largest mean error, the covariance's
+        relative Frobenius error ‖Σ - Σ_ref‖/‖Σ_ref‖ and the largest mode-share error."""
+        return {"mean error": float(np.abs(self.mean - reference.mean).max()),
+                "rel. covariance error": float(np.linalg.norm(self.covariance - reference.covariance)
+                                               / np.linalg.norm(reference.covariance)),
+                "max share error": float(np.abs(self.shares - reference.shares).max())}
+
+    def outside_sampling_error(self, reference: MixtureMoments, covariance_allowance=0.0, share_allowance=0.0):
+        """The statistics (``"mean"``, ``"covariance"``, ``"shares"``) that differ from ``reference``'s
+        by more than these n points' sampling error; an empty list when all agree.
+
+        With ``reference`` standing in for the truth: every mean coordinate within 4.5 standard errors
+        √(Σ_ii/n); every covariance entry within 4 standard errors ``product_sd``/√n plus
+        ``covariance_allowance`` · √(Σ_ii Σ_jj) (a sampler's discretisation error, as a fraction of the
+        scale); every mode share p within 4 binomial standard errors √(p(1-p)/n) plus ``share_allowance``.
+        """
+        n, variances = self.count, np.diag(reference.covariance)
+        covariance_tolerance = 4 * reference.product_sd / np.sqrt(n) + covariance_allowance * np.sqrt(
+            np.outer(variances, variances))
+        share_tolerance = 4 * np.sqrt(reference.shares * (1 - reference.shares) / n) + share_allowance
+        agree = {"mean": np.abs(self.mean - reference.mean) < 4.5 * np.sqrt(variances / n),
+                 "covariance": np.abs(self.covariance - reference.covariance) < covariance_tolerance,
+                 "shares": np.abs(self.shares - reference.shares) < share_tolerance}
+        return [name for name, within in agree.items() if not np.all(within)]
