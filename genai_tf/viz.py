@@ -255,8 +255,8 @@ def fid_bias(sizes, measured, fits, title="cFID against 1/n: the intercept is th
     secondary = axis.secondary_xaxis("top", functions=(lambda x: 1.0 / np.maximum(x, 1e-12),
                                                        lambda n: 1.0 / np.maximum(n, 1e-12)))
     secondary.set_xticks([n for n in (100, 250, 500, 1000, 5000) if 1.0 / n <= grid.max()])
-    secondary.set_xlabel("n")
-    axis.set_title(title, fontsize="medium")
+    secondary.set_xlabel("n (the same axis, read as sample size)")
+    figure.suptitle(title, fontsize="medium")   # above the top axis's label, not on it
     axis.legend(fontsize="small")
     figure.tight_layout()
     return figure
