@@ -21,22 +21,11 @@ import tensorflow as tf
 
 from genai_tf import config
 
-RUNS_ENV = "GENAI_TF_RUNS_DIR"
-
-
-def runs_root() -> Path:
-    """Where TensorBoard runs go: ``$GENAI_TF_RUNS_DIR``, else ``runs/`` at the project root.
-
-    A notebook's kernel starts in ``notebooks/``; its runs go to the project's ``runs/`` so
-    that ``tensorboard --logdir runs`` from the project root sees every notebook.
-    """
-    return config.project_folder("runs", RUNS_ENV)
-
 
 def run_directory(notebook: str, run_name: str | None = None, root: str | os.PathLike | None = None) -> Path:
     """A new folder ``<root>/<notebook>/<run_name or timestamp>`` for one training run."""
     stamp = run_name or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    parent = (Path(root) if root is not None else runs_root()) / notebook
+    parent = (Path(root) if root is not None else config.runs_root()) / notebook
     path, suffix = parent / stamp, 1
     while path.exists():  # never mix two runs' event files
         suffix += 1

@@ -14,21 +14,14 @@ from pathlib import Path
 
 from genai_tf import config
 
-CHECKPOINT_ENV = "GENAI_TF_CHECKPOINT_DIR"
-
 
 class CheckpointError(ValueError):
     """A model file is missing, unreadable, or holds another family's model."""
 
 
-def checkpoint_root() -> Path:
-    """``$GENAI_TF_CHECKPOINT_DIR``, else ``checkpoints/`` at the project root (or the cwd)."""
-    return config.project_folder("checkpoints", CHECKPOINT_ENV)
-
-
 def checkpoint_path(name: str, root=None) -> Path:
     """Where the checkpoint called ``name`` lives: ``<root>/<name>/model.keras``."""
-    return Path(root if root is not None else checkpoint_root()) / name / "model.keras"
+    return Path(root if root is not None else config.checkpoint_root()) / name / "model.keras"
 
 
 def load_model(path):
@@ -65,7 +58,7 @@ def _load_saved(folder, model_class, wanted):
     if type(model) is not model_class:
         raise CheckpointError(
             f"Checkpoint {folder / training.MODEL_FILE} holds a {type(model).__name__}, not a "
-            f"{model_class.__name__} ({wanted}). Delete it, or point {CHECKPOINT_ENV} to a "
+            f"{model_class.__name__} ({wanted}). Delete it, or point {config.CHECKPOINT_ENV} to a "
             f"folder with the right checkpoints.")
     summary_path = folder / training.SUMMARY_FILE
     return model, (json.loads(summary_path.read_text()) if summary_path.exists() else {})

@@ -442,7 +442,7 @@ def main(argv=None) -> int:
         return 2
     except (ValueError, OSError, FloatingPointError, RuntimeError) as error:
         # RuntimeError covers data.DatasetUnavailableError; OSError missing and unwritable files.
-        if os.environ.get("GENAI_TF_DEBUG"):
+        if config.debug():
             raise
         print(f"error: {error}", file=sys.stderr)
         return 1

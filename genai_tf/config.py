@@ -1,4 +1,15 @@
-"""Run profiles: ``full`` (the default, the values a learner should use) and ``smoke``.
+"""Run profiles (``full``, the default, and ``smoke``) and every ``GENAI_TF_*`` environment variable.
+
+The variables, all read here and nowhere else:
+
+========================== ================================================================
+``GENAI_TF_PROFILE``        ``full`` (default) or ``smoke`` (CI, a room's set-up check)
+``GENAI_TF_DATA_DIR``       a folder of offline data: ``<name>.npz`` images, ``<name>.txt`` corpora
+``GENAI_TF_RUNS_DIR``       where TensorBoard runs go (default ``runs/`` at the project root)
+``GENAI_TF_CHECKPOINT_DIR`` pretrained checkpoints (default ``checkpoints/`` at the project root)
+``GENAI_TF_CACHE_DIR``      the evaluation classifier's cache (default ``~/.cache/genai_tf``)
+``GENAI_TF_DEBUG``          ``1``: the command line shows full tracebacks and TensorFlow's logging
+========================== ================================================================
 
 ``smoke`` is selected with the environment variable ``GENAI_TF_PROFILE=smoke``. It shrinks
 data, epochs and widths so that each notebook runs in about a minute on a CPU; it never
@@ -16,6 +27,11 @@ import os
 from pathlib import Path
 
 PROFILE_ENV = "GENAI_TF_PROFILE"
+DATA_DIR_ENV = "GENAI_TF_DATA_DIR"
+RUNS_ENV = "GENAI_TF_RUNS_DIR"
+CHECKPOINT_ENV = "GENAI_TF_CHECKPOINT_DIR"
+CACHE_DIR_ENV = "GENAI_TF_CACHE_DIR"
+DEBUG_ENV = "GENAI_TF_DEBUG"
 PROFILES = ("full", "smoke")
 
 
@@ -61,3 +77,34 @@ def project_folder(name: str, env: str) -> Path:
     if cwd.name == "notebooks" and (cwd.parent / "pyproject.toml").exists():
         return cwd.parent / name
     return cwd / name
+
+
+def data_dir(explicit=None) -> str | None:
+    """The offline data folder: ``explicit`` if given, else ``$GENAI_TF_DATA_DIR``, else None."""
+    if explicit is not None:
+        return str(explicit)
+    return os.environ.get(DATA_DIR_ENV) or None
+
+
+def runs_root() -> Path:
+    """Where TensorBoard runs go: ``$GENAI_TF_RUNS_DIR``, else ``runs/`` at the project root.
+
+    A notebook's kernel starts in ``notebooks/``; its runs go to the project's ``runs/`` so
+    that ``tensorboard --logdir runs`` from the project root sees every notebook.
+    """
+    return project_folder("runs", RUNS_ENV)
+
+
+def checkpoint_root() -> Path:
+    """``$GENAI_TF_CHECKPOINT_DIR``, else ``checkpoints/`` at the project root (or the cwd)."""
+    return project_folder("checkpoints", CHECKPOINT_ENV)
+
+
+def cache_dir() -> Path:
+    """``$GENAI_TF_CACHE_DIR`` if set, else ``~/.cache/genai_tf``."""
+    return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "genai_tf")
+
+
+def debug() -> bool:
+    """Whether ``$GENAI_TF_DEBUG`` asks for full tracebacks and TensorFlow's logging."""
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")

@@ -17,7 +17,9 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-DATA_DIR_ENV = "GENAI_TF_DATA_DIR"
+from genai_tf import config
+from genai_tf.config import DATA_DIR_ENV
+
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
@@ -46,7 +48,7 @@ def network_available(timeout: float = 3.0) -> bool:
 
 
 def npz_path(name: str, data_dir: str | None) -> str | None:
-    folder = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV)
+    folder = config.data_dir(data_dir)
     if not folder:
         return None
     return os.path.join(os.path.expanduser(str(folder)), f"{name}.npz")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE_DIR_ENV = "GENAI_TF_CACHE_DIR"
+from genai_tf import config
+
 DEFAULT_EPOCHS = {"digits": 10, "mnist": 3, "fashion_mnist": 5, "cifar10": 10}
 
 
@@ -85,11 +86,6 @@ class FeatureClassifier:
         return np.argmax(self.predict_proba(images, batch_size), axis=1)
 
 
-def default_cache_dir() -> Path:
-    """``$GENAI_TF_CACHE_DIR`` if set, else ``~/.cache/genai_tf``."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "genai_tf")
-
-
 def build_classifier(image_shape, num_classes=10, seed=0):
     """Conv(32) → pool → Conv(64) → pool → Dense(128, "features") → softmax; seeded initializers."""
     import keras
@@ -129,7 +125,7 @@ def load_classifier(dataset_name, image_shape=(28, 28, 1), cache_dir=None, epoch
     height, width, channels = (int(d) for d in image_shape)
     if height != width:
         raise ValueError(f"image_shape={tuple(image_shape)}: only square images are supported.")
-    folder = Path(cache_dir or default_cache_dir()) / f"{dataset_name}-{height}x{width}x{channels}"
+    folder = Path(cache_dir or config.cache_dir()) / f"{dataset_name}-{height}x{width}x{channels}"
     model_path, info_path = folder / "classifier.keras", folder / "classifier.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else None
     model = None

@@ -73,7 +73,7 @@ def pretrain_family(name, dataset_name="mnist", output=None, data_dir=None, seed
     import tensorflow as tf
 
     import genai_tf
-    from genai_tf import checkpoints, feature_classifier, training
+    from genai_tf import feature_classifier, training
     from genai_tf.models import registry
 
     family = registry.family(name)
@@ -84,7 +84,7 @@ def pretrain_family(name, dataset_name="mnist", output=None, data_dir=None, seed
         raise ValueError(f"{name} has no pretrain budget in the registry; pass steps=, or pick one of "
                          f"{', '.join(pretrainable())}.")
     budget = {"steps": int(steps)} if steps is not None else dict(family.pretrain_budget)
-    root = Path(output) if output is not None else checkpoints.checkpoint_root() / dataset_name
+    root = Path(output) if output is not None else config.checkpoint_root() / dataset_name
     folder = root / name
     dataset = training.family_dataset(family, dataset_name, seed=seed, data_dir=data_dir)
     if verbose:

@@ -22,8 +22,9 @@ import difflib
 import os
 from pathlib import Path
 
-from genai_tf import data_sources
-from genai_tf.data_sources import DATA_DIR_ENV, DatasetUnavailableError
+from genai_tf import config, data_sources
+from genai_tf.config import DATA_DIR_ENV
+from genai_tf.data_sources import DatasetUnavailableError
 
 TEXT_CORPORA = ("pydoc_topics", "tiny_shakespeare", "shakespeare")
 _TFDS_SPLITS = ("train", "validation", "test")  # joined in this order: the original text's order
@@ -97,7 +98,7 @@ def read_text_file(path: str | os.PathLike) -> str:
 
 
 def _local_file(name: str, data_dir) -> Path | None:
-    folder = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV)
+    folder = config.data_dir(data_dir)
     return Path(os.path.expanduser(str(folder))) / f"{name}.txt" if folder else None
 
 

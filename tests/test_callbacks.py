@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genai_tf import callbacks
+from genai_tf import callbacks, config
 from genai_tf.models.autoencoder import build_dense_autoencoder
 from genai_tf.models.vae import build_conv_vae
 
@@ -79,21 +79,21 @@ def test_tile_images_layout_row_by_row():
 
 
 def test_runs_root_follows_the_environment_and_the_notebooks_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv(callbacks.RUNS_ENV, str(tmp_path / "elsewhere"))
-    assert callbacks.runs_root() == tmp_path / "elsewhere"
+    monkeypatch.setenv(config.RUNS_ENV, str(tmp_path / "elsewhere"))
+    assert config.runs_root() == tmp_path / "elsewhere"
 
-    monkeypatch.delenv(callbacks.RUNS_ENV)
+    monkeypatch.delenv(config.RUNS_ENV)
     project = tmp_path / "project"
     (project / "notebooks").mkdir(parents=True)
     (project / "pyproject.toml").write_text("")
     monkeypatch.chdir(project / "notebooks")
-    assert callbacks.runs_root() == project / "runs"
+    assert config.runs_root() == project / "runs"
     monkeypatch.chdir(project)
-    assert callbacks.runs_root() == project / "runs"
+    assert config.runs_root() == project / "runs"
     other = tmp_path / "other" / "notebooks"  # no pyproject.toml above it
     other.mkdir(parents=True)
     monkeypatch.chdir(other)
-    assert callbacks.runs_root() == other / "runs"
+    assert config.runs_root() == other / "runs"
 
 
 def test_run_directory_is_created_under_the_notebook(tmp_path):
@@ -146,7 +146,7 @@ def test_sample_grid_on_a_model_without_generate_logs_reconstructions_only(tmp_p
 
 
 def test_training_callbacks_write_scalars_and_images_for_every_term(tmp_path, monkeypatch):
-    monkeypatch.setenv(callbacks.RUNS_ENV, str(tmp_path / "runs"))
+    monkeypatch.setenv(config.RUNS_ENV, str(tmp_path / "runs"))
     rng = np.random.default_rng(1)
     train = rng.uniform(size=(64, *IMAGE_SHAPE)).astype("float32")
     validation = rng.uniform(size=(32, *IMAGE_SHAPE)).astype("float32")
@@ -177,7 +177,7 @@ def test_tensorboard_logs_each_named_optimizer_of_a_gan(tmp_path, monkeypatch):
     """A GAN's two optimizers are logged by name; Keras' unused default optimizer is not."""
     from genai_tf.models.gan import build_mlp_gan
 
-    monkeypatch.setenv(callbacks.RUNS_ENV, str(tmp_path / "runs"))
+    monkeypatch.setenv(config.RUNS_ENV, str(tmp_path / "runs"))
     model = build_mlp_gan(IMAGE_SHAPE, latent_dim=4, units=(8, 8, 8), seed=0)
     model.compile(d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(3e-4))
     fit_callbacks, log_dir = callbacks.training_callbacks("99_test", "gan", num_samples=4)

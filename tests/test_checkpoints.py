@@ -2,7 +2,7 @@
 
 import pytest
 
-from genai_tf import checkpoints, data
+from genai_tf import checkpoints, config, data
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
@@ -31,8 +31,8 @@ def test_missing_and_corrupt_model_files_get_one_clear_error(tmp_path):
 
 
 def test_checkpoint_root_follows_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path))
-    assert checkpoints.checkpoint_root() == tmp_path
+    monkeypatch.setenv(config.CHECKPOINT_ENV, str(tmp_path))
+    assert config.checkpoint_root() == tmp_path
     assert checkpoints.checkpoint_path("mnist/vae") == tmp_path / "mnist" / "vae" / "model.keras"
 
 

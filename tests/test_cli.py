@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from genai_tf import cli, data, data_sources
+from genai_tf import cli, config, data, data_sources
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
@@ -91,7 +91,7 @@ def test_train_unknown_dataset_lists_the_datasets(tmp_path, capsys):
 def test_train_offline_without_data_says_how_to_fix_it(tmp_path, monkeypatch, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(empty))
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(empty))
     monkeypatch.setattr(data_sources, "network_available", lambda *args, **kwargs: False)
     monkeypatch.setattr(data_sources, "prepared", lambda builder: False)  # ignore any tfds cache
     code = cli.main(["train", "vae", "--dataset", "mnist", "--epochs", "1",
@@ -99,7 +99,7 @@ def test_train_offline_without_data_says_how_to_fix_it(tmp_path, monkeypatch, ca
     assert code == 1
     error = capsys.readouterr().err
     assert "'mnist'" in error and "network" in error
-    assert "digits" in error and data.DATA_DIR_ENV in error and "mnist.npz" in error
+    assert "digits" in error and config.DATA_DIR_ENV in error and "mnist.npz" in error
     assert not (tmp_path / "out" / "model.keras").exists()
 
 

@@ -13,7 +13,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from genai_tf import callbacks
+from genai_tf import callbacks, config
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -148,9 +148,9 @@ def test_the_setup_cell_installs_the_newest_wheel_beside_the_notebook(shell, tmp
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_tensorboard_cells_open_the_folder_the_callbacks_write_to(path, runs_env, monkeypatch, tmp_path):
     if runs_env:
-        monkeypatch.setenv(callbacks.RUNS_ENV, str(tmp_path / "elsewhere"))
+        monkeypatch.setenv(config.RUNS_ENV, str(tmp_path / "elsewhere"))
     else:  # as on Colab: the kernel starts in /content, with no project around it
-        monkeypatch.delenv(callbacks.RUNS_ENV, raising=False)
+        monkeypatch.delenv(config.RUNS_ENV, raising=False)
         monkeypatch.chdir(tmp_path)
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     lines = [line for cell in cells if cell["cell_type"] == "code"
@@ -158,7 +158,7 @@ def test_tensorboard_cells_open_the_folder_the_callbacks_write_to(path, runs_env
     assert lines, f"{path.name} has no %tensorboard cell"
     run = callbacks.run_directory(path.stem, "a-run")
     shell = ipython()
-    shell.user_ns["callbacks"] = callbacks
+    shell.user_ns["config"] = config
     for line in lines:
         logdir = Path(shell.var_expand(line).split("--logdir ", 1)[1].strip('"'))
         assert run.is_relative_to(logdir), f"{path.name}: {line} opens {logdir}, runs go to {run}"

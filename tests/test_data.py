@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import genai_tf.config as config
 import genai_tf.data as data
 import genai_tf.data_sources as data_sources
 
@@ -26,7 +27,7 @@ def no_data_dir(tmp_path, monkeypatch):
     """GENAI_TF_DATA_DIR points at an empty folder, so no .npz is found."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(empty))
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(empty))
     return empty
 
 
@@ -157,7 +158,7 @@ def test_npz_mnist_layout(tmp_path, monkeypatch):
 
 def test_npz_cifar_layout_from_env(tmp_path, monkeypatch):
     monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: pytest.fail("network"))
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path))
     write_npz(tmp_path / "cifar10.npz", 60, 20, (32, 32, 3), label_shape=(1,))
     loaded = data.load_dataset("cifar10", image_size=16)
     assert loaded.image_shape == (16, 16, 3)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import genai_tf.config as config
 import genai_tf.data_sources as data_sources
 import genai_tf.text as text
 import genai_tf.text_sources as text_sources
@@ -26,7 +27,7 @@ def no_data_dir(tmp_path, monkeypatch):
     """GENAI_TF_DATA_DIR points at an empty folder, so no local corpus file is found."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setenv(data_sources.DATA_DIR_ENV, str(empty))
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(empty))
     return empty
 
 

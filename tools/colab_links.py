@@ -5,7 +5,7 @@ project URL in pyproject.toml (``Source`` under ``[project.urls]``):
   the notebook or in Colab's working folder ``/content``) or else the project from that URL;
 - an "Open in Colab" badge under the title;
 - reference-figure links as raw-file URLs (on Colab ``figures/…`` has nothing to point at);
-- ``%tensorboard`` folders taken from ``callbacks.runs_root()``, where the runs really go.
+- ``%tensorboard`` folders taken from ``config.runs_root()``, where the runs really go.
 
 Run it after changing the URL, adding a notebook or adding a figure::
 
@@ -87,11 +87,11 @@ def figure_url(url: str, name: str) -> str:
 
 
 def tensorboard_line(notebook_stem: str, logdir: str) -> str:
-    """``%tensorboard`` on ``callbacks.runs_root()``, or on its ``<notebook_stem>`` folder when
+    """``%tensorboard`` on ``config.runs_root()``, or on its ``<notebook_stem>`` folder when
     ``logdir`` already pointed there (notebook 00 shows every notebook's runs)."""
     own_folder = logdir.strip().strip("\"'").rstrip("/").endswith("/" + notebook_stem)
     suffix = "/" + notebook_stem if own_folder else ""
-    return f'{TENSORBOARD_NOTE}\n%tensorboard --logdir "{{callbacks.runs_root()}}{suffix}"'
+    return f'{TENSORBOARD_NOTE}\n%tensorboard --logdir "{{config.runs_root()}}{suffix}"'
 
 
 def _with_badge(title: str, line: str) -> str:
