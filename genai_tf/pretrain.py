@@ -73,7 +73,7 @@ def pretrain_family(name, dataset_name="mnist", output=None, data_dir=None, seed
     import tensorflow as tf
 
     import genai_tf
-    from genai_tf import feature_classifier, training
+    from genai_tf import config, feature_classifier, training
     from genai_tf.models import registry
 
     family = registry.family(name)
