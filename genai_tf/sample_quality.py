@@ -92,6 +92,28 @@ def kid(features1, features2, num_subsets=10, subset_size=1000, seed=0) -> tuple
     return float(np.mean(values)), float(np.std(values))
 
 
+def polynomial_mmd2_resplits(x, y, num_resplits=1000, seed=0) -> np.ndarray:
+    """:func:`polynomial_mmd2` of ``num_resplits`` random re-splits of the pooled rows of ``x`` and ``y``
+    into ``len(x)`` and ``len(y)`` rows, ``(num_resplits,)``: the permutation null of the kernel
+    two-sample test (Gretton et al., 2012). When ``x`` and ``y`` are one random split of the same
+    data, their MMD² is one draw from this distribution, whose mean over all splits is exactly 0.
+    One kernel matrix of the m + n rows; each re-split only sums its blocks.
+    """
+    pooled = np.concatenate([np.asarray(x, np.float64), np.asarray(y, np.float64)])
+    m, n = len(x), len(y)
+    kernel = (pooled @ pooled.T / pooled.shape[1] + 1) ** 3
+    np.fill_diagonal(kernel, 0.0)  # pairs i ≠ j only
+    row_sums, total, rng, values = kernel.sum(axis=1), kernel.sum(), np.random.default_rng(seed), []
+    for start in range(0, num_resplits, 1000):
+        in_x = np.zeros((min(1000, num_resplits - start), m + n))  # 1 marks the rows re-split into x
+        np.put_along_axis(in_x, np.argsort(rng.random(in_x.shape), axis=1)[:, :m], 1.0, axis=1)
+        xx = np.sum((in_x @ kernel) * in_x, axis=1)  # Σ over pairs within x
+        xy = in_x @ row_sums - xx                    # Σ over pairs across
+        yy = total - xx - 2 * xy                     # Σ over pairs within y
+        values.append(xx / (m * (m - 1)) + yy / (n * (n - 1)) - 2 * xy / (m * n))
+    return np.concatenate(values)
+
+
 def inception_score(probabilities, num_splits=10) -> tuple[float, float]:
     """exp(E_x KL(p(y|x) ‖ p(y))), p(y) the mean prediction, per split; returns (mean, std).
 
@@ -218,7 +240,7 @@ def model_cfid(model, real_images, classifier, num_samples, sample_seed=0, seed=
     """cFID of ``model.generate(num_samples, seed=sample_seed)`` against ``real_images``, and the
     real-vs-real floor at the same n, from :func:`evaluate_samples` (``seed`` seeds its splits):
     ``{"cfid": ..., "floor": ...}``. Bound with ``functools.partial`` to everything but the model,
-    it is the ``evaluate`` of a ``callbacks.StepHistory`` that scores a model during training
+    it is the ``evaluate`` of a ``training.callbacks.StepHistory`` that scores a model during training
     (notebook 06's learning curve)."""
     scores = evaluate_samples(model.generate(num_samples, seed=sample_seed), real_images, classifier, seed=seed)
     return {"cfid": scores["cfid"], "floor": scores["cfid_floor"]}

@@ -14,6 +14,7 @@ import tensorflow as tf
 from genai_tf import callbacks, config
 from genai_tf.models.autoencoder import build_dense_autoencoder
 from genai_tf.models.vae import build_conv_vae
+from genai_tf.training import callbacks as training_callbacks
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
@@ -97,9 +98,9 @@ def test_runs_root_follows_the_environment_and_the_notebooks_folder(tmp_path, mo
 
 
 def test_run_directory_is_created_under_the_notebook(tmp_path):
-    path = callbacks.run_directory("01_autoencoder", "first", root=tmp_path)
+    path = training_callbacks.run_directory("01_autoencoder", "first", root=tmp_path)
     assert path == tmp_path / "01_autoencoder" / "first" and path.is_dir()
-    stamped = callbacks.run_directory("01_autoencoder", root=tmp_path)
+    stamped = training_callbacks.run_directory("01_autoencoder", root=tmp_path)
     assert stamped.parent == tmp_path / "01_autoencoder" and stamped.is_dir() and stamped != path
 
 
@@ -151,14 +152,14 @@ def test_training_callbacks_write_scalars_and_images_for_every_term(tmp_path, mo
     train = rng.uniform(size=(64, *IMAGE_SHAPE)).astype("float32")
     validation = rng.uniform(size=(32, *IMAGE_SHAPE)).astype("float32")
     model = tiny_vae()
-    fit_callbacks, log_dir = callbacks.training_callbacks(
+    fit_callbacks, log_dir = training_callbacks.training_callbacks(
         "99_test", "vae", sample_images=validation[:4], num_samples=4)
 
     log_dir = Path(log_dir)
     assert log_dir.parent == tmp_path / "runs" / "99_test"
     assert log_dir.name.endswith("-vae") and log_dir.is_dir()
     kinds = {type(callback) for callback in fit_callbacks}
-    assert kinds == {callbacks.TensorBoard, callbacks.SampleGrid, callbacks.NaNGuard}
+    assert kinds == {callbacks.TensorBoard, callbacks.SampleGrid, training_callbacks.NaNGuard}
 
     history = model.fit(train, validation_data=(validation,), batch_size=32, epochs=2, verbose=0,
                         callbacks=fit_callbacks).history
@@ -180,7 +181,7 @@ def test_tensorboard_logs_each_named_optimizer_of_a_gan(tmp_path, monkeypatch):
     monkeypatch.setenv(config.RUNS_ENV, str(tmp_path / "runs"))
     model = build_mlp_gan(IMAGE_SHAPE, latent_dim=4, units=(8, 8, 8), seed=0)
     model.compile(d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(3e-4))
-    fit_callbacks, log_dir = callbacks.training_callbacks("99_test", "gan", num_samples=4)
+    fit_callbacks, log_dir = training_callbacks.training_callbacks("99_test", "gan", num_samples=4)
     train = np.random.default_rng(2).uniform(size=(16, *IMAGE_SHAPE)).astype("float32")
     model.fit(train, batch_size=8, epochs=1, verbose=0, callbacks=fit_callbacks)
     events = read_events(Path(log_dir) / "train")
@@ -196,19 +197,19 @@ def test_nan_guard_stops_training_on_nan_images():
     model = tiny_vae()
     bad = np.full((16, *IMAGE_SHAPE), np.nan, "float32")
     with pytest.raises(FloatingPointError) as error:
-        model.fit(bad, batch_size=8, epochs=2, verbose=0, callbacks=[callbacks.NaNGuard()])
+        model.fit(bad, batch_size=8, epochs=2, verbose=0, callbacks=[training_callbacks.NaNGuard()])
     message = str(error.value)
     named = re.match(r"'(\w+)' became nan at epoch 1, batch 1\.", message)
     assert named and named.group(1) in model.loss_names, message  # every logged term is watched
     assert "learning rate" in message
     assert model.stop_training
     with pytest.raises(FloatingPointError, match="'loss' became nan"):
-        model.fit(bad, batch_size=8, epochs=1, verbose=0, callbacks=[callbacks.NaNGuard(keys=("loss",))])
+        model.fit(bad, batch_size=8, epochs=1, verbose=0, callbacks=[training_callbacks.NaNGuard(keys=("loss",))])
 
 
 def test_nan_guard_names_the_key_that_went_bad():
     model = tiny_vae()
-    guard = callbacks.NaNGuard()
+    guard = training_callbacks.NaNGuard()
     guard.set_model(model)
     guard.on_epoch_begin(2)
     guard.on_train_batch_end(0, {"loss": 1.0, "kl_loss": 0.5})  # finite: nothing happens
@@ -217,7 +218,7 @@ def test_nan_guard_names_the_key_that_went_bad():
     assert "'kl_loss' became inf at epoch 3, batch 7" in str(error.value)
     assert "learning rate" in str(error.value)
 
-    only_loss = callbacks.NaNGuard(keys=("loss",))
+    only_loss = training_callbacks.NaNGuard(keys=("loss",))
     only_loss.set_model(model)
     only_loss.on_train_batch_end(0, {"loss": 1.0, "kl_loss": float("nan")})  # not watched
     with pytest.raises(FloatingPointError, match="'loss'"):
@@ -229,7 +230,7 @@ def test_time_budget_stops_fit_and_reports_what_it_used():
     import numpy as np
     import pytest
 
-    from genai_tf.callbacks import TimeBudget
+    from genai_tf.training.callbacks import TimeBudget
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
@@ -257,7 +258,7 @@ def test_step_history_records_every_step_and_evaluates_the_model_on_schedule():
             pass
         return {"weight": trained.layers[0].kernel.numpy()[0, 0]}
 
-    history = callbacks.StepHistory(every=3, evaluate=evaluate)
+    history = training_callbacks.StepHistory(every=3, evaluate=evaluate)
     x = np.ones((32, 1), "float32")
     model.fit(x, 2 * x, batch_size=8, epochs=2, shuffle=False, callbacks=[record, history], verbose=0)
     assert [entry["step"] for entry in history.steps] == list(range(1, 9))
@@ -272,9 +273,9 @@ def test_step_history_records_every_step_and_evaluates_the_model_on_schedule():
     model.fit(x, 2 * x, batch_size=8, epochs=1, shuffle=False, callbacks=[history], verbose=0)
     assert history.steps[-1]["step"] == 12 and [e["step"] for e in history.evaluations] == [3, 6, 9, 12]
     with pytest.raises(ValueError, match="both every"):
-        callbacks.StepHistory(every=3)
+        training_callbacks.StepHistory(every=3)
     with pytest.raises(ValueError, match="positive"):
-        callbacks.StepHistory(every=0, evaluate=evaluate)
+        training_callbacks.StepHistory(every=0, evaluate=evaluate)
 
 
 def test_step_history_block_means_are_the_means_of_each_steps_own_value():
@@ -283,7 +284,7 @@ def test_step_history_block_means_are_the_means_of_each_steps_own_value():
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
     x = np.arange(1, 33, dtype="float32")[:, None]  # 4 batches of 8 per epoch, each with its own loss
-    history = callbacks.StepHistory()
+    history = training_callbacks.StepHistory()
     model.fit(x, np.zeros_like(x), batch_size=8, epochs=2, shuffle=False, callbacks=[history], verbose=0)
     weight = float(model.layers[0].kernel.numpy()[0, 0])
     per_step = [float(np.mean((weight * x[i * 8:(i + 1) * 8]) ** 2)) for i in range(4)] * 2  # (8,) steps
@@ -300,7 +301,7 @@ def test_linear_decay_follows_its_formula_over_fit_steps():
     import numpy as np
     import pytest
 
-    from genai_tf.callbacks import LearningRateDecay
+    from genai_tf.training.callbacks import LearningRateDecay
 
     class Record(keras.callbacks.Callback):
         def __init__(self):
@@ -335,8 +336,8 @@ def test_linear_decay_over_a_time_budget_anneals_both_gan_optimizers():
     import keras
     import numpy as np
 
-    from genai_tf.callbacks import LearningRateDecay, TimeBudget
     from genai_tf.models import gan
+    from genai_tf.training.callbacks import LearningRateDecay, TimeBudget
 
     model = gan.build_mlp_gan((8, 8, 1), latent_dim=4, units=(8, 8), seed=0)
     model.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(2e-3))
@@ -356,7 +357,7 @@ def test_cosine_decay_matches_its_closed_form_at_known_points():
 
     import pytest
 
-    from genai_tf.callbacks import LearningRateDecay
+    from genai_tf.training.callbacks import LearningRateDecay
 
     decay = LearningRateDecay("cosine", start=0.2, final_fraction=0.02)
     for progress, expected in [(0.0, 1.0), (0.2, 1.0), (0.6, 0.02 + 0.98 * 0.5), (1.0, 0.02), (1.3, 0.02),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from genai_tf import checkpoints, config, data
+from genai_tf import checkpoints, config, data, training
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
@@ -17,17 +17,17 @@ def test_load_or_train_trains_once_then_loads(tmp_path):
     assert second.already_complete and second.steps == 2
     for a, b in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
         assert (a == b).all()
-    with pytest.raises(checkpoints.CheckpointError, match="holds a Autoencoder, not a VAE"):
+    with pytest.raises(training.CheckpointError, match="holds a Autoencoder, not a VAE"):
         checkpoints.load_or_train("ae", "vae", digits, root=tmp_path, steps=2, log=None)
 
 
 def test_missing_and_corrupt_model_files_get_one_clear_error(tmp_path):
-    with pytest.raises(checkpoints.CheckpointError, match="No model at .*genai-tf train"):
-        checkpoints.load_model(tmp_path / "nothing")
+    with pytest.raises(training.CheckpointError, match="No model at .*genai-tf train"):
+        training.load_model(tmp_path / "nothing")
     truncated = tmp_path / "model.keras"
     truncated.write_bytes(b"PK\x03\x04 not a whole zip file")
-    with pytest.raises(checkpoints.CheckpointError, match="not a readable Keras model.*delete it and train again"):
-        checkpoints.load_model(tmp_path)
+    with pytest.raises(training.CheckpointError, match="not a readable Keras model.*delete it and train again"):
+        training.load_model(tmp_path)
 
 
 def test_checkpoint_root_follows_environment(monkeypatch, tmp_path):
@@ -64,5 +64,5 @@ def test_fit_or_load_trains_by_default_and_loads_only_when_asked(tmp_path, capsy
     assert not (tmp_path / "digits" / "missing").exists()
     # a checkpoint of another class is refused, naming both
     vae = registry.family("vae").build(digits.image_shape, latent_dim=4, seed=0)
-    with pytest.raises(checkpoints.CheckpointError, match="holds a Autoencoder, not a VAE"):
+    with pytest.raises(training.CheckpointError, match="holds a Autoencoder, not a VAE"):
         checkpoints.fit_or_load(vae, "digits/autoencoder", load=True, root=tmp_path, x=digits.train, epochs=1)

@@ -13,7 +13,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from genai_tf import callbacks, config
+from genai_tf import config
+from genai_tf.training import callbacks as training_callbacks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -156,7 +157,7 @@ def test_tensorboard_cells_open_the_folder_the_callbacks_write_to(path, runs_env
     lines = [line for cell in cells if cell["cell_type"] == "code"
              for line in "".join(cell["source"]).splitlines() if line.startswith("%tensorboard")]
     assert lines, f"{path.name} has no %tensorboard cell"
-    run = callbacks.run_directory(path.stem, "a-run")
+    run = training_callbacks.run_directory(path.stem, "a-run")
     shell = ipython()
     shell.user_ns["config"] = config
     for line in lines:

@@ -62,7 +62,7 @@ def test_a_pretrained_generator_has_a_true_manifest_and_the_notebooks_load_it(tm
 def test_an_autoencoder_is_judged_by_its_test_mse_and_a_conditional_gan_by_the_digit_requested(tmp_path, classifier):
     ae = pretrain.pretrain_family("autoencoder", "digits", output=tmp_path, steps=2, classifier=classifier,
                                   verbose=False)
-    model = checkpoints.load_model(tmp_path / "autoencoder")
+    model = training.load_model(tmp_path / "autoencoder")
     test = data.load_dataset("digits", seed=0).images("test")
     assert ae["metrics"]["test_mse"] == pytest.approx(float(np.mean((np.asarray(model(test)) - test) ** 2)), rel=1e-4)
     cgan = pretrain.pretrain_family("cgan", "digits", output=tmp_path, steps=2, num_samples=50,

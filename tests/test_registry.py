@@ -59,19 +59,16 @@ def test_a_family_with_a_bad_declaration_is_refused():
 
 
 def test_schedule_callbacks_decay_only_where_the_recipe_says():
-    from genai_tf.callbacks import LearningRateDecay, TimeBudget
+    from genai_tf.training.callbacks import LearningRateDecay, TimeBudget, schedule_callbacks
 
-    assert registry.family("autoencoder").schedule_callbacks() == []
-    (cosine,) = registry.family("vae").schedule_callbacks(total_steps=100)
+    assert schedule_callbacks(registry.family("autoencoder")) == []
+    (cosine,) = schedule_callbacks(registry.family("vae"), total_steps=100)
     assert (cosine.shape, cosine.start, cosine.final_fraction, cosine.total_steps) == ("cosine", 0.0, 0.02, 100)
     budget = TimeBudget(60.0)
-    (decay,) = registry.family("dcgan").schedule_callbacks(budget)
+    (decay,) = schedule_callbacks(registry.family("dcgan"), budget)
     assert isinstance(decay, LearningRateDecay)
     assert (decay.shape, decay.start, decay.final_fraction) == ("linear", registry.family("dcgan").decay_start, 0.0)
     assert decay.budget is budget
-    budget, budgeted = registry.family("dcgan").budget_callbacks(5.0, clock="cpu")
-    assert isinstance(budget, TimeBudget) and (budget.seconds, budget.clock) == (5.0, "cpu")
-    assert budgeted[0] is budget and len(budgeted) == 2 and budgeted[1].budget is budget
     model = registry.family("dcgan").build(IMAGE_SHAPE, 3, 0)
     assert float(model.d_optimizer.learning_rate) == float(model.g_optimizer.learning_rate) == pytest.approx(4e-4)
 

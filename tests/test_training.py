@@ -10,9 +10,11 @@ import keras
 import numpy as np
 import pytest
 
-from genai_tf import callbacks, data, resume, training
+from genai_tf import data, training
 from genai_tf.models import registry
 from genai_tf.models.vae import VAE
+from genai_tf.training import callbacks as training_callbacks
+from genai_tf.training import resume
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
@@ -142,10 +144,10 @@ def test_a_time_budget_stops_training_and_a_resumed_budget_counts_what_was_spent
     digits = digits_for("autoencoder", limit=64, batch_size=32)
     run = training.train("autoencoder", digits, seconds=1e-3, log=None)
     assert run.steps == 1  # the first batch spends the budget
-    budget = callbacks.TimeBudget(10.0, spent=(4.0, 8.0, 5))
+    budget = training_callbacks.TimeBudget(10.0, spent=(4.0, 8.0, 5))
     assert (budget.wall_seconds, budget.cpu_seconds, budget.steps) == (4.0, 8.0, 5)
     assert budget.progress == pytest.approx(0.4)
-    assert callbacks.TimeBudget(10.0, clock="cpu", spent=(4.0, 8.0, 5)).progress == pytest.approx(0.8)
+    assert training_callbacks.TimeBudget(10.0, clock="cpu", spent=(4.0, 8.0, 5)).progress == pytest.approx(0.8)
 
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):

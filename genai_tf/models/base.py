@@ -68,6 +68,12 @@ def validated_images(model, data):
     return images
 
 
+def model_optimizers(model) -> dict:
+    """The optimizers ``fit`` uses, by name: the named ones of a GAN or VAE-GAN, else ``optimizer``."""
+    names = getattr(model, "optimizer_names", ()) or ("optimizer",)
+    return {name: getattr(model, name) for name in names if getattr(model, name, None) is not None}
+
+
 class LossTermsModel(keras.Model):
     """Base class: trackers, ``train_step`` and ``test_step`` from ``compute_losses``."""
 

@@ -55,7 +55,7 @@ class Family:
 
     ``decay_start`` (a share of training in [0, 1)) adds a ``decay_shape`` decay
     ("linear" or "cosine") of every learning rate to ``decay_final_fraction`` of it over the rest
-    of training (``callbacks.LearningRateDecay``); ``None`` keeps the rates constant.
+    of training (``training.callbacks.schedule_callbacks``); ``None`` keeps the rates constant.
     """
 
     name: str
@@ -123,31 +123,6 @@ class Family:
             raise ValueError(f"{self.name} is not conditional; it takes no labels.")
         extra = {"labels": labels} if labels is not None else {}
         return model.generate(num_samples, seed=seed, **extra)
-
-    def schedule_callbacks(self, budget=None, total_steps=None, initial_step=0, initial_rates=None) -> list:
-        """The callbacks this recipe trains with: its learning-rate decay, if it has one.
-
-        The decay runs over ``budget``'s time (a ``callbacks.TimeBudget``), else over
-        ``total_steps`` (counted from ``initial_step``, for a resumed run), else over ``fit``'s
-        epochs. ``initial_rates`` are the undecayed rates of a resumed run.
-        """
-        from genai_tf.callbacks import LearningRateDecay
-
-        if self.decay_start is None:
-            return []
-        return [LearningRateDecay(self.decay_shape, self.decay_start, self.decay_final_fraction,
-                                  budget=budget, total_steps=total_steps,
-                                  initial_step=initial_step, initial_rates=initial_rates)]
-
-    def budget_callbacks(self, seconds, clock="wall"):
-        """A ``callbacks.TimeBudget`` of ``seconds`` and the callbacks that train this recipe in it.
-
-        Returns ``(budget, callbacks)``: the budget, then :meth:`schedule_callbacks` over it.
-        """
-        from genai_tf.callbacks import TimeBudget
-
-        budget = TimeBudget(seconds, clock=clock)
-        return budget, [budget, *self.schedule_callbacks(budget)]
 
 
 def adam_compiled(builder, learning_rate=1e-3, **builder_kwargs):

@@ -15,59 +15,24 @@ a function of the step alone:
 - epoch ends (validation, sample grids, which draw random numbers too): a resumed run first
   finishes its partial epoch, so they happen at the same steps as in an unbroken run.
 
-The folder, once training is done::
-
-    DIR/model.keras      the trained model
-    DIR/training.json    the settings and what the run took
-    DIR/logs/            TensorBoard (a resumed run goes on writing to the same run folder)
-    DIR/resume/          only while a run is unfinished (genai_tf.resume): checkpoint-<step>.keras, state.json
-
-Every file is written under a temporary name and then renamed, so a kill at any moment leaves
-the last complete checkpoint in place.
+The run folder's layout and files are :mod:`genai_tf.training.run_folder`'s; what a resumed run
+restores is :mod:`genai_tf.training.resume`'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import shutil
 from pathlib import Path
 
 import keras
 
-from genai_tf import callbacks as course_callbacks
-from genai_tf import resume
 from genai_tf.models import registry
+from genai_tf.training import callbacks as course_callbacks
+from genai_tf.training import resume, run_folder
+from genai_tf.training.run_folder import TrainingRun
 
-SUMMARY_FILE = "training.json"
-MODEL_FILE = "model.keras"
 BIG_EPOCHS = 10**6  # fit's epoch cap when only a time budget stops training
-
-
-@dataclasses.dataclass
-class TrainingRun:
-    """What :func:`train` did. ``epoch_wall_seconds`` / ``epoch_cpu_seconds`` cover the epochs
-    this call ran whole (not a resumed partial epoch, nor one a budget cut short)."""
-
-    model: keras.Model
-    family: str
-    history: dict
-    steps: int  # optimizer steps in the whole run, resumed ones included
-    steps_per_epoch: int
-    wall_seconds: float  # training time of the whole run
-    cpu_seconds: float
-    log_dir: Path | None
-    output: Path | None
-    resumed_at: int | None  # the step this call resumed at; None for a fresh run
-    already_complete: bool
-    epoch_wall_seconds: list
-    epoch_cpu_seconds: list
-
-    @property
-    def epochs(self) -> float:
-        """Passes over the training data, a partial last one counted as a fraction."""
-        return self.steps / self.steps_per_epoch
 
 
 def settings(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall", seed=0,
@@ -188,11 +153,9 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
     state = None
     if output is not None:
         if fresh:
-            for name in (resume.FOLDER, MODEL_FILE, SUMMARY_FILE):
-                target = output / name
-                shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+            run_folder.clear(output)
         output.mkdir(parents=True, exist_ok=True)
-        done = _finished_run(output, run_settings)
+        done = _finished_run(output, run_settings, chosen, steps_per_epoch)
         if done is not None:
             return done
         state = resume.load_state(output, run_settings)
@@ -204,7 +167,7 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
         model = initial_model(chosen, dataset, seed, latent_dim)  # seeded: an unbroken run to compare with
         start_step, history, log_dir = 0, {}, None
     else:
-        model = resume.load_model(output / resume.FOLDER / state["checkpoint"])
+        model = run_folder.load_model(output / resume.FOLDER / state["checkpoint"])
         resume.restore_random_state(model, state["random_state"])
         start_step, history = int(state["step"]), state["history"]
         log_dir = None if state["log_dir"] is None else Path(state["log_dir"])
@@ -232,12 +195,12 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
     clock_callback = course_callbacks.TimeBudget(math.inf if seconds is None else seconds, clock=clock,
                                                  spent=spent)
     budget = clock_callback if seconds is not None else None
-    decay_list = chosen.schedule_callbacks(
-        budget=budget, total_steps=None if budget is not None else total_steps, initial_step=start_step,
+    decay_list = course_callbacks.schedule_callbacks(
+        chosen, budget=budget, total_steps=None if budget is not None else total_steps, initial_step=start_step,
         initial_rates=None if state is None else state["initial_rates"])
     decay = decay_list[0] if decay_list else None
     timer = course_callbacks.EpochTimer()
-    stop = _StopAtStep(total_steps, start_step) if total_steps is not None else None
+    stop = course_callbacks.StopAtStep(total_steps, start_step) if total_steps is not None else None
     checkpointer = resume.Checkpointer(None if output is None else output / resume.FOLDER, run_settings, start_step,
                                  history, checkpoint_seconds, checkpoint_steps, clock_callback, decay, log_dir)
     if state is not None and start_step % steps_per_epoch:
@@ -275,20 +238,15 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
             break  # another callback stopped training (e.g. EarlyStopping)
 
     whole = [index for index, count in enumerate(timer.steps) if count == steps_per_epoch]
-    wall, cpu = clock_callback.wall_seconds, clock_callback.cpu_seconds
-    run = TrainingRun(model=model, family=chosen.name, history=history, steps=step,
-                      steps_per_epoch=steps_per_epoch, wall_seconds=wall, cpu_seconds=cpu, log_dir=log_dir,
-                      output=output, resumed_at=None if state is None else start_step, already_complete=False,
-                      epoch_wall_seconds=[timer.wall[i] for i in whole],
-                      epoch_cpu_seconds=[timer.cpu[i] for i in whole])
+    summary = run_folder.run_summary(run_settings, steps=step, epochs=step / steps_per_epoch,
+                                     wall_seconds=clock_callback.wall_seconds,
+                                     cpu_seconds=clock_callback.cpu_seconds, history=history, log_dir=log_dir)
     if output is not None:
-        resume.atomic_save_model(model, output / MODEL_FILE)
-        summary = {"settings": run_settings, "complete": True, "steps": step, "epochs": run.epochs,
-                   "wall_seconds": wall, "cpu_seconds": cpu, "history": history,
-                   "log_dir": None if log_dir is None else str(log_dir)}
-        resume.atomic_write_text(output / SUMMARY_FILE, json.dumps(summary, indent=1))
-        shutil.rmtree(output / resume.FOLDER, ignore_errors=True)
-    return run
+        run_folder.finish(output, model, summary)
+    return TrainingRun.from_summary(model, chosen.name, summary, steps_per_epoch, output, already_complete=False,
+                                    resumed_at=None if state is None else start_step,
+                                    epoch_wall_seconds=[timer.wall[i] for i in whole],
+                                    epoch_cpu_seconds=[timer.cpu[i] for i in whole])
 
 
 def _count(family, dataset, run_settings, seed, output) -> TrainingRun:
@@ -298,47 +256,22 @@ def _count(family, dataset, run_settings, seed, output) -> TrainingRun:
     model = family.build(model_input(family, dataset), 0, seed)
     model.count(dataset.ids("train"))
     clock.on_train_end()
-    wall, cpu = clock.wall_seconds, clock.cpu_seconds
-    run = TrainingRun(model=model, family=family.name, history={}, steps=0, steps_per_epoch=dataset.steps_per_epoch,
-                      wall_seconds=wall, cpu_seconds=cpu, log_dir=None, output=output, resumed_at=None,
-                      already_complete=False, epoch_wall_seconds=[], epoch_cpu_seconds=[])
+    summary = run_folder.run_summary(run_settings, steps=0, epochs=0.0, wall_seconds=clock.wall_seconds,
+                                     cpu_seconds=clock.cpu_seconds, history={}, log_dir=None, counted=True)
     if output is not None:
-        resume.atomic_save_model(model, output / MODEL_FILE)
-        summary = {"settings": run_settings, "complete": True, "steps": 0, "epochs": 0.0, "counted": True,
-                   "wall_seconds": wall, "cpu_seconds": cpu, "history": {}, "log_dir": None}
-        resume.atomic_write_text(output / SUMMARY_FILE, json.dumps(summary, indent=1))
-        shutil.rmtree(output / resume.FOLDER, ignore_errors=True)
-    return run
+        run_folder.finish(output, model, summary)
+    return TrainingRun.from_summary(model, family.name, summary, dataset.steps_per_epoch, output,
+                                    already_complete=False)
 
 
-def _finished_run(output: Path, wanted: dict):
+def _finished_run(output: Path, wanted: dict, family, steps_per_epoch: int):
     """The finished run in ``output`` as a TrainingRun, None if there is none; refuses other settings."""
-    summary_path = output / SUMMARY_FILE
-    if not summary_path.exists() or not (output / MODEL_FILE).exists():
+    if not (output / run_folder.SUMMARY_FILE).exists() or not (output / run_folder.MODEL_FILE).exists():
         return None
-    summary = json.loads(summary_path.read_text())
+    summary = run_folder.read_summary(output)
     mismatch = resume.settings_mismatch(summary["settings"], wanted)
     if mismatch:
         raise ValueError(f"{output} holds a finished run with other settings ({mismatch}). Add --fresh "
                          f"(fresh=True) to replace it, or choose another --output folder.")
-    model = resume.load_model(output / MODEL_FILE)
-    steps_per_epoch = -(-wanted["num_train"] // wanted["batch_size"])
-    return TrainingRun(model=model, family=wanted["family"], history=summary["history"], steps=summary["steps"],
-                       steps_per_epoch=steps_per_epoch, wall_seconds=summary["wall_seconds"],
-                       cpu_seconds=summary["cpu_seconds"],
-                       log_dir=None if summary["log_dir"] is None else Path(summary["log_dir"]),
-                       output=output, resumed_at=None, already_complete=True, epoch_wall_seconds=[],
-                       epoch_cpu_seconds=[])
-
-
-class _StopAtStep(keras.callbacks.Callback):
-    """Stop ``fit`` once the run's global step reaches ``total_steps``."""
-
-    def __init__(self, total_steps, step):
-        super().__init__()
-        self.total_steps, self.step = total_steps, step
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.step >= self.total_steps:
-            self.model.stop_training = True
+    model = run_folder.load_model(output / run_folder.MODEL_FILE)
+    return TrainingRun.from_summary(model, family.name, summary, steps_per_epoch, output)

@@ -1,4 +1,4 @@
-"""Checkpoints during training, and what a resumed run restores (used by :mod:`genai_tf.training`).
+"""Checkpoints during training, and what a resumed run restores (used by :mod:`genai_tf.training.loop`).
 
 A run's folder holds, while it is unfinished, ``resume/checkpoint-<step>.keras`` (weights and
 optimizer state) and ``resume/state.json``: the step, the models' ``SeedGenerator`` states (a
@@ -12,27 +12,16 @@ its first batch and keeps no random-generator state, so a resumed run would diff
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-FOLDER = "resume"
+from genai_tf.training import run_folder
+
+FOLDER = run_folder.RESUME_FOLDER
 STATE_FILE = "state.json"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-
-
-def atomic_save_model(model, path: Path) -> None:
-    temporary = path.with_name("tmp-" + path.name)  # Keras wants the .keras suffix
-    model.save(temporary)
-    os.replace(temporary, path)
 
 
 def _random_state_variables(model) -> list:
@@ -102,7 +91,7 @@ class Checkpointer(keras.callbacks.Callback):
 
     def save(self):
         name = f"checkpoint-{self.step}.keras"
-        atomic_save_model(self.model, self.folder / name)
+        run_folder.atomic_save_model(self.model, self.folder / name)
         state = {
             "settings": self.settings, "step": self.step, "checkpoint": name,
             "random_state": random_state(self.model), "history": self.history,
@@ -111,7 +100,7 @@ class Checkpointer(keras.callbacks.Callback):
             "initial_rates": None if self.decay is None else self.decay.initial,
             "log_dir": None if self.log_dir is None else str(self.log_dir),
         }
-        atomic_write_text(self.folder / STATE_FILE, json.dumps(state))
+        run_folder.atomic_write_text(self.folder / STATE_FILE, json.dumps(state))
         for old in self.folder.glob("checkpoint-*.keras"):
             if old.name != name:
                 old.unlink()
@@ -141,8 +130,3 @@ def load_state(output: Path, wanted: dict):
                          f"choose another --output folder.")
     return state
 
-
-def load_model(path: Path):
-    from genai_tf import checkpoints
-
-    return checkpoints.load_model(path)
