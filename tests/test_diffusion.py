@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from genai_tf import cli, data, losses, samplers
+from genai_tf import cli, data, losses, sampling
 from genai_tf.models import diffusion, registry
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
@@ -19,7 +19,7 @@ T = 1000
 
 # --- schedules, Eqs. (DM.2), (DM.8), (DM.9) ---------------------------------------------------
 def test_linear_schedule_is_the_papers():
-    betas = losses.linear_beta_schedule(T)
+    betas = sampling.schedules.linear_beta_schedule(T)
     assert betas.shape == (T,) and betas[0] == pytest.approx(1e-4) and betas[-1] == pytest.approx(0.02)
     np.testing.assert_allclose(np.diff(betas), (0.02 - 1e-4) / (T - 1), rtol=1e-9)
 
@@ -30,30 +30,30 @@ def test_alpha_bars_are_the_running_product():
     for beta in betas:
         product *= 1.0 - beta
         expected.append(product)
-    np.testing.assert_allclose(losses.alpha_bars_from_betas(betas), expected, rtol=1e-12)
-    np.testing.assert_allclose(losses.betas_from_alpha_bars(expected), betas, rtol=1e-9)
+    np.testing.assert_allclose(sampling.schedules.alpha_bars_from_betas(betas), expected, rtol=1e-12)
+    np.testing.assert_allclose(sampling.schedules.betas_from_alpha_bars(expected), betas, rtol=1e-9)
 
 
 def test_cosine_schedule_matches_its_formula_where_unclipped():
-    alpha_bars = losses.cosine_alpha_bars(T)
+    alpha_bars = sampling.schedules.cosine_alpha_bars(T)
     t = np.arange(1, T + 1)
     formula = np.cos((t / T + 0.008) / 1.008 * np.pi / 2) ** 2 / np.cos(0.008 / 1.008 * np.pi / 2) ** 2
     np.testing.assert_allclose(alpha_bars[:-20], formula[:-20], rtol=1e-9)
     assert np.all(np.diff(alpha_bars) < 0) and alpha_bars[-1] > 0
-    assert losses.betas_from_alpha_bars(alpha_bars).max() <= 0.999 + 1e-12
+    assert sampling.schedules.betas_from_alpha_bars(alpha_bars).max() <= 0.999 + 1e-12
     # the cosine schedule destroys information more slowly: its SNR stays higher mid-chain
-    linear = losses.noise_schedule("linear", T)
+    linear = sampling.schedules.noise_schedule("linear", T)
     assert alpha_bars[T // 2] > 2 * linear[T // 2]
     with pytest.raises(ValueError, match="Unknown noise schedule 'quadratic'"):
-        losses.noise_schedule("quadratic", T)
+        sampling.schedules.noise_schedule("quadratic", T)
 
 
 # --- the forward process, Eqs. (DM.1)-(DM.4) -------------------------------------------------
 def test_closed_form_marginal_matches_iterating_the_chain():
     """q(x_t | x_0) = N(√ᾱ_t x_0, 1-ᾱ_t) against 200 one-step updates x ← √(1-β)x + √β z."""
     rng = np.random.default_rng(1)
-    betas = losses.linear_beta_schedule(T)
-    alpha_bars = losses.alpha_bars_from_betas(betas)
+    betas = sampling.schedules.linear_beta_schedule(T)
+    alpha_bars = sampling.schedules.alpha_bars_from_betas(betas)
     clean = np.array([-0.8, 0.1, 0.9])
     n, t = 40_000, 200
     x = np.repeat(clean[None], n, axis=0)
@@ -93,7 +93,7 @@ def test_posterior_is_bayes_rule_on_the_two_gaussians():
 def test_bound_term_is_the_weighted_noise_error():
     """KL(q(x_{t-1}|x_t,x_0) ‖ p_θ(x_{t-1}|x_t)) between Gaussians of variance σ² is λ_t ‖ε - ε̂‖² (Eq. DM.6)."""
     rng = np.random.default_rng(3)
-    alpha_bars = losses.noise_schedule("linear", T)
+    alpha_bars = sampling.schedules.noise_schedule("linear", T)
     for index in (1, 100, 700):
         alpha_bar, alpha_bar_prev = alpha_bars[index], alpha_bars[index - 1]
         beta = 1 - alpha_bar / alpha_bar_prev
@@ -128,8 +128,8 @@ def _mixture_log_density(x, means, stds, weights, alpha_bar):
 def test_exact_noise_predictor_is_the_scaled_score():
     """Eq. (DM.10): the mixture's E[ε | x_t] = -√(1-ᾱ) ∇ log p_t, the gradient by finite differences."""
     means, stds, weights = np.array([[-1.5, 0.5], [1.0, -0.5]]), np.array([0.3, 0.6]), np.array([0.4, 0.6])
-    alpha_bars = losses.noise_schedule("cosine", T)
-    predict = samplers.gaussian_mixture_noise(means, stds, weights, alpha_bars)
+    alpha_bars = sampling.schedules.noise_schedule("cosine", T)
+    predict = sampling.diffusion.gaussian_mixture_noise(means, stds, weights, alpha_bars)
     x = np.random.default_rng(5).standard_normal((5, 2))
     for index in (10, 400, 900):
         h, gradient = 1e-5, np.zeros_like(x)
@@ -147,36 +147,36 @@ def test_exact_noise_predictor_is_the_scaled_score():
 # --- samplers, Eqs. (DM.11)-(DM.13) ----------------------------------------------------------
 def test_ddim_with_eta_one_is_the_posterior_step_and_ddpm():
     rng = np.random.default_rng(6)
-    alpha_bars = losses.noise_schedule("linear", T)
+    alpha_bars = sampling.schedules.noise_schedule("linear", T)
     alpha_bar, alpha_bar_prev = alpha_bars[300], alpha_bars[299]
     noisy, epsilon, z = rng.standard_normal((3, 8)), rng.standard_normal((3, 8)), rng.standard_normal((3, 8))
     clean = (noisy - np.sqrt(1 - alpha_bar) * epsilon) / np.sqrt(alpha_bar)
     mean, variance = losses.posterior_mean_variance(clean, noisy, np.full(3, alpha_bar), np.full(3, alpha_bar_prev))
     posterior_draw = np.asarray(mean) + np.sqrt(np.asarray(variance))[:, None] * z
-    ddim = samplers.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, 1.0, z)
-    ddpm = samplers.ddpm_step(noisy, epsilon, alpha_bar, alpha_bar_prev, float(np.asarray(variance)[0]), z)
+    ddim = sampling.diffusion.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, 1.0, z)
+    ddpm = sampling.diffusion.ddpm_step(noisy, epsilon, alpha_bar, alpha_bar_prev, float(np.asarray(variance)[0]), z)
     np.testing.assert_allclose(np.asarray(ddim), posterior_draw, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(np.asarray(ddpm), posterior_draw, rtol=1e-4, atol=1e-4)
     # η = 0 ignores z, and steps x along ε̂ onto the earlier marginal's mean ± noise direction
-    deterministic = np.asarray(samplers.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, 0.0, z))
+    deterministic = np.asarray(sampling.diffusion.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, 0.0, z))
     expected = np.sqrt(alpha_bar_prev) * clean + np.sqrt(1 - alpha_bar_prev) * epsilon
     np.testing.assert_allclose(deterministic, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_guided_noise_extrapolates_away_from_the_unconditional():
     conditional, unconditional = np.array([1.0, -2.0]), np.array([0.5, 1.0])
-    np.testing.assert_allclose(np.asarray(samplers.guided_noise(conditional, unconditional, 0.0)), conditional)
-    np.testing.assert_allclose(np.asarray(samplers.guided_noise(conditional, unconditional, 2.0)),
+    np.testing.assert_allclose(np.asarray(sampling.diffusion.guided_noise(conditional, unconditional, 0.0)), conditional)
+    np.testing.assert_allclose(np.asarray(sampling.diffusion.guided_noise(conditional, unconditional, 2.0)),
                                3 * conditional - 2 * unconditional)
 
 
 def test_timestep_sequences():
-    np.testing.assert_array_equal(samplers.timestep_sequence(T, T), np.arange(T)[::-1])
-    np.testing.assert_array_equal(samplers.timestep_sequence(T, 1), [T - 1])
-    sequence = samplers.timestep_sequence(T, 25)
+    np.testing.assert_array_equal(sampling.diffusion.timestep_sequence(T, T), np.arange(T)[::-1])
+    np.testing.assert_array_equal(sampling.diffusion.timestep_sequence(T, 1), [T - 1])
+    sequence = sampling.diffusion.timestep_sequence(T, 25)
     assert len(sequence) == 25 and sequence[0] == T - 1 and sequence[-1] == 0 and np.all(np.diff(sequence) < 0)
     with pytest.raises(ValueError, match="between 1 and the training chain's 1000 steps"):
-        samplers.timestep_sequence(T, T + 1)
+        sampling.diffusion.timestep_sequence(T, T + 1)
 
 
 MEANS, STDS, WEIGHTS = np.array([[-2.0], [1.5]]), np.array([0.3, 0.5]), np.array([0.3, 0.7])
@@ -187,10 +187,10 @@ DATA_VARIANCE = float(WEIGHTS @ (STDS**2 + MEANS[:, 0] ** 2)) - DATA_MEAN**2
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
 @pytest.mark.parametrize(("steps", "eta"), [(T, 1.0), (50, 0.0)])
 def test_samplers_with_the_exact_predictor_recover_the_data(schedule, steps, eta):
-    alpha_bars = losses.noise_schedule(schedule, T)
-    predict = samplers.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
+    alpha_bars = sampling.schedules.noise_schedule(schedule, T)
+    predict = sampling.diffusion.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
     n = 20_000 if steps == T else 40_000
-    x = samplers.sample(predict, (n, 1), alpha_bars, steps, eta=eta, seed=1)[:, 0]
+    x = sampling.diffusion.sample(predict, (n, 1), alpha_bars, steps, eta=eta, seed=1)[:, 0]
     assert abs(x.mean() - DATA_MEAN) < 4.5 * np.sqrt(DATA_VARIANCE / n)
     assert x.var() == pytest.approx(DATA_VARIANCE, rel=0.05)
     # the two modes keep their weights
@@ -199,16 +199,16 @@ def test_samplers_with_the_exact_predictor_recover_the_data(schedule, steps, eta
 
 def test_one_step_sampling_collapses_to_the_mean():
     """A check that a sampler test can fail: one DDIM step returns E[x_0 | x_T] ≈ the data mean."""
-    alpha_bars = losses.noise_schedule("linear", T)
-    predict = samplers.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
-    x = samplers.sample(predict, (5000, 1), alpha_bars, 1, seed=1)[:, 0]
+    alpha_bars = sampling.schedules.noise_schedule("linear", T)
+    predict = sampling.diffusion.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
+    x = sampling.diffusion.sample(predict, (5000, 1), alpha_bars, 1, seed=1)[:, 0]
     assert x.var() < 0.01 * DATA_VARIANCE and x.mean() == pytest.approx(DATA_MEAN, abs=0.05)
 
 
 def test_sample_can_clip_and_return_the_trajectory():
-    alpha_bars = losses.noise_schedule("cosine", T)
-    predict = samplers.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
-    x, path = samplers.sample(predict, (200, 1), alpha_bars, 10, seed=3, clip=(-1.0, 1.0), trajectory=True)
+    alpha_bars = sampling.schedules.noise_schedule("cosine", T)
+    predict = sampling.diffusion.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
+    x, path = sampling.diffusion.sample(predict, (200, 1), alpha_bars, 10, seed=3, clip=(-1.0, 1.0), trajectory=True)
     assert len(path) == 10 and all(p.shape == (200, 1) for p in path)
     assert max(np.abs(p).max() for p in path) <= 1.0 + 1e-6
     np.testing.assert_allclose(x, path[-1], atol=1e-5)  # the last step lands on its own x̂_0

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from genai_tf import decoding
+from genai_tf import sampling
 from genai_tf.models import ngram
 from genai_tf.models.ngram import NGramModel
 from genai_tf.text import TextSpec, Vocabulary, load_text_dataset
@@ -239,7 +239,7 @@ def test_generate_is_seeded_and_temperature_zero_is_greedy():
     assert model.generate("ab", 25, temperature=0, seed=1) == greedy == model.generate("ab", 25, top_k=1)
     assert model.generate("", 0) == "" and len(model.generate("", 10, seed=0)) == 10
     sampled = model.generate("a", 400, seed=0, top_k=2)
-    probs = decoding.next_distribution(model.log_probs(model.vocabulary.encode("a")), top_k=2)
+    probs = sampling.text.next_distribution(model.log_probs(model.vocabulary.encode("a")), top_k=2)
     assert sampled[0] in {model.vocabulary.characters[i] for i in np.flatnonzero(probs)}
     assert "z" not in model.generate("ab", 200, seed=0, top_p=0.9)  # never seen, never in the nucleus
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genai_tf import losses, samplers
+from genai_tf import sampling
 from genai_tf.models import point_diffusion
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
@@ -52,7 +52,7 @@ def trained():
     points, _ = point_diffusion.sample_mixture(MEANS, STDS, WEIGHTS, 50_000, seed=1)
     dataset = tf.data.Dataset.from_tensor_slices(points).shuffle(len(points), seed=0).batch(256).repeat()
     clean, noise, index = evaluation_set()
-    exact = exact_noise_errors(samplers.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, model.alpha_bars),
+    exact = exact_noise_errors(sampling.diffusion.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, model.alpha_bars),
                                clean, noise, index, model.alpha_bars).mean()
     ratios, done = [model.noise_errors(clean, noise, index).mean() / exact], 0
     for stage in STAGES:
@@ -105,9 +105,9 @@ def test_generate_is_seeded_and_can_clip(trained):
 
 @pytest.mark.parametrize(("steps", "eta", "clip"), [(10, 0.0, None), (25, 1.0, None), (10, 0.5, (-0.5, 0.5))])
 def test_generate_is_the_library_sampler_with_the_network(trained, steps, eta, clip):
-    """The compiled loop makes the same draws and updates as samplers.sample with predict_noise."""
+    """The compiled loop makes the same draws and updates as sampling.diffusion.sample with predict_noise."""
     model, _ = trained
-    expected = samplers.sample(model.predict_noise, (40, 2), model.alpha_bars, steps, eta=eta, seed=9, clip=clip)
+    expected = sampling.diffusion.sample(model.predict_noise, (40, 2), model.alpha_bars, steps, eta=eta, seed=9, clip=clip)
     np.testing.assert_allclose(model.generate(40, seed=9, steps=steps, eta=eta, clip=clip), expected,
                                rtol=1e-4, atol=1e-4)
 
@@ -119,7 +119,7 @@ def test_save_and_load_keep_the_predictor(trained, tmp_path):
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, point_diffusion.PointDiffusion)
     assert (loaded.timesteps, loaded.schedule, loaded.dim) == (T, "linear", 2)
-    np.testing.assert_allclose(loaded.alpha_bars, losses.noise_schedule("linear", T))
+    np.testing.assert_allclose(loaded.alpha_bars, sampling.schedules.noise_schedule("linear", T))
     clean, noise, index = evaluation_set(100)
     np.testing.assert_allclose(loaded.noise_errors(clean, noise, index), model.noise_errors(clean, noise, index),
                                rtol=1e-5, atol=1e-6)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genai_tf import decoding
+from genai_tf import sampling
 from genai_tf.models import char_lm, registry
 from genai_tf.models.char_mlp import FAMILIES as MLP_FAMILIES
 from genai_tf.models.char_mlp import CharMLP
@@ -165,11 +165,11 @@ def test_greedy_generation_follows_the_argmax_of_the_logits(cls):
     text = model.generate("the c", 10, temperature=0)
     logits = model.stepwise_logits("the c", text)
     assert text == VOCABULARY.decode(logits[:-1].argmax(axis=-1))
-    # a seeded draw repeats, another seed differs, and the draw follows decoding.sample_next
+    # a seeded draw repeats, another seed differs, and the draw follows sampling.text.sample_next
     assert model.generate("the c", 30, seed=1) == model.generate("the c", 30, seed=1)
     assert model.generate("the c", 30, seed=1) != model.generate("the c", 30, seed=2)
     drawn = model.generate("the c", 1, seed=5, top_k=3)
-    assert VOCABULARY.encode(drawn)[0] == decoding.sample_next(logits[0], np.random.default_rng(5), top_k=3)
+    assert VOCABULARY.encode(drawn)[0] == sampling.text.sample_next(logits[0], np.random.default_rng(5), top_k=3)
     assert model.generate("the c", 0) == ""
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from genai_tf import decoding, losses
+from genai_tf import losses, sampling
 from genai_tf.models.base import LossTermsModel
 from genai_tf.text import TextSpec, Vocabulary
 
@@ -171,7 +171,7 @@ class CharLM(LossTermsModel):
         return {"nats_per_char": nats_per_char, "bits_per_char": float(losses.bits_per_char(nats_per_char)),
                 "characters": count}
 
-    # --- generation: Eqs. (AR.7)-(AR.9) through genai_tf.decoding -----------------------------
+    # --- generation: Eqs. (AR.7)-(AR.9) through genai_tf.sampling.text ------------------------
     def _window_logits(self, ids, index):
         """Logits ``(V,)`` of the character after ``ids[0, :index + 1]`` (a padded ``(1, context)`` window)."""
         # a gather, not a slice: XLA would compile a slice anew for every index
@@ -219,7 +219,7 @@ class CharLM(LossTermsModel):
         """``length`` new characters after ``prompt`` (returned without the prompt).
 
         Each is drawn from the model's next-character distribution after temperature (Eq. AR.7),
-        top-k (AR.8) and top-p (AR.9) filtering (``genai_tf.decoding``); ``temperature=0`` is
+        top-k (AR.8) and top-p (AR.9) filtering (``genai_tf.sampling.text``); ``temperature=0`` is
         greedy. Only the prompt's last ``context`` characters are read. ``use_cache`` decodes
         incrementally where the model can (see the subclass); ``False`` recomputes the last
         ``context`` characters for every new one. ``seed`` makes the draw repeatable.
@@ -227,14 +227,14 @@ class CharLM(LossTermsModel):
         ids = self._prompt_ids(prompt)
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
             raise ValueError(f"length={length!r}: the number of characters to generate is a whole number >= 0.")
-        decoding.next_distribution(np.zeros(self.vocabulary.size), temperature, top_k, top_p)  # checks them
+        sampling.text.next_distribution(np.zeros(self.vocabulary.size), temperature, top_k, top_p)  # checks them
         rng = np.random.default_rng(seed)
         chosen = []
         if length:
             stream = self._logit_stream(ids, use_cache)
             logits = next(stream)
             for step in range(length):
-                chosen.append(int(decoding.sample_next(logits, rng, temperature, top_k, top_p)))
+                chosen.append(int(sampling.text.sample_next(logits, rng, temperature, top_k, top_p)))
                 if step + 1 < length:
                     logits = stream.send(chosen[-1])
             stream.close()

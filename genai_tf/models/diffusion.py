@@ -4,7 +4,8 @@ Training, Eq. (DM.7): draw a timestep i and noise ε, noise the image to x_t wit
 and regress the U-Net's ε_θ(x_t, t, y) on ε. The label y is replaced by the null class with
 probability ``label_dropout``, so one network learns both ε(x, y) and ε(x, ∅), which
 classifier-free guidance (Eq. DM.13) combines. Sampling runs DDIM (Eq. DM.12) over any number
-of steps up to the training chain; η = 1 over the full chain is DDPM's ancestral sampler.
+of steps up to the training chain, through the one reverse loop of ``genai_tf.sampling.diffusion``;
+η = 1 over the full chain is DDPM's ancestral sampler.
 
 Images are in [0, 1] outside the model and in [-1, 1] inside it.
 """
@@ -18,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from genai_tf import losses, samplers
+from genai_tf import losses, sampling
 from genai_tf.models import registry
 from genai_tf.models.base import LossTermsModel, requested_labels, validated_images
 from genai_tf.models.unet import build_unet
@@ -59,7 +60,7 @@ class DiffusionModel(LossTermsModel):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.alpha_bars = losses.noise_schedule(schedule, self.timesteps)  # float64 (T,), ᾱ_t
+        self.alpha_bars = sampling.schedules.noise_schedule(schedule, self.timesteps)  # float64 (T,), ᾱ_t
         self._alpha_bars = ops.convert_to_tensor(self.alpha_bars, dtype="float32")
         if self.ema_decay is not None and ema_network is None:
             ema_network = keras.models.clone_model(network)
@@ -144,13 +145,12 @@ class DiffusionModel(LossTermsModel):
                     both = network([ops.concatenate([noisy, noisy], 0), ops.concatenate([timesteps, timesteps], 0),
                                     ops.concatenate([labels, ops.full_like(labels, null)], 0)], training=False)
                     conditional, unconditional = ops.split(both, 2, axis=0)
-                    epsilon = samplers.guided_noise(conditional, unconditional, guidance)
+                    epsilon = sampling.diffusion.guided_noise(conditional, unconditional, guidance)
                 else:
                     epsilon = network([noisy, timesteps, labels], training=False)
                 # x̂_0 clipped to the data's range [-1, 1], and ε re-derived from it (Eq. DM.3)
-                clean = ops.clip(losses.predicted_clean(noisy, epsilon, alpha_bar), -1.0, 1.0)
-                epsilon = (noisy - ops.sqrt(alpha_bar) * clean) / ops.sqrt(1.0 - alpha_bar)
-                return samplers.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, eta, noise), clean
+                return sampling.diffusion.denoising_update(noisy, epsilon, alpha_bar, alpha_bar_prev, eta, noise,
+                                                           clip=(-1.0, 1.0))
 
             # plain Python branches only (on `guided`), so AutoGraph has nothing to convert
             self._step_functions[key] = tf.function(tf.autograph.experimental.do_not_convert(step),
@@ -177,12 +177,14 @@ class DiffusionModel(LossTermsModel):
         return labels.astype("int32"), steps, float(eta), float(guidance)
 
     def denoise(self, num_samples, seed=None, labels=None, steps=None, eta=0.0, guidance=None, batch_size=500,
-                use_ema=True, progress=False, trajectory=False):
+                use_ema=True, progress=False, trajectory=False, hook=None):
         """Sample with ``steps`` DDIM updates; ``(x_0, x̂_0 at each step)`` with ``trajectory=True``.
 
         Images are returned in [0, 1]; see :meth:`generate` for the arguments. With η = 0 a
         sample depends only on the seed and its position, not on ``batch_size``; with η > 0 the
-        fresh noise of each step is drawn batch by batch.
+        fresh noise of each step is drawn batch by batch. ``hook`` is the step hook of
+        :func:`genai_tf.sampling.diffusion.reverse_loop`, called batch by batch (``step.rows``)
+        on images in the model's [-1, 1].
         """
         num_samples = int(num_samples)
         labels, steps, eta, guidance = self._checked_request(num_samples, labels, steps, eta, guidance)
@@ -191,28 +193,33 @@ class DiffusionModel(LossTermsModel):
         if seed is None:
             seed = int(ops.convert_to_numpy(keras.random.randint((), 0, 2**31 - 1, seed=self.seed_generator)))
         generator = keras.random.SeedGenerator(seed)
-        sequence = samplers.timestep_sequence(self.timesteps, steps)
-        previous = [float(self.alpha_bars[i]) for i in sequence[1:]] + [1.0]
         bar = keras.utils.Progbar(num_samples * steps, unit_name="image-step") if progress else None
+
+        def step_hook(reverse_step):
+            if bar is not None:
+                bar.add(int(reverse_step.x.shape[0]))
+            return None if hook is None else hook(reverse_step)
+
         # every x_T first, so a deterministic (η = 0) sample does not depend on the batch size
         starts = np.asarray(ops.convert_to_numpy(keras.random.normal((num_samples, *self.image_shape), seed=generator)))
         images, paths = [], []
         for start in range(0, num_samples, batch_size):
             batch_labels = ops.convert_to_tensor(labels[start:start + batch_size])
             shape = (len(labels[start:start + batch_size]), *self.image_shape)
-            x = ops.convert_to_tensor(starts[start:start + batch_size])
-            path = []
-            for index, alpha_bar_prev in zip(sequence, previous, strict=True):
-                noise = keras.random.normal(shape, seed=generator) if eta > 0 else ops.zeros(shape)
-                x, clean = step(x, tf.constant(int(index), "int32"), tf.constant(float(self.alpha_bars[index]), "float32"),
-                                tf.constant(alpha_bar_prev, "float32"), batch_labels, tf.constant(guidance, "float32"),
-                                tf.constant(eta, "float32"), noise)
-                if trajectory:
-                    path.append((ops.convert_to_numpy(clean) + 1.0) / 2.0)
-                if bar is not None:
-                    bar.add(shape[0])
+
+            def update(x, index, alpha_bar, alpha_bar_prev, noise, batch_labels=batch_labels):
+                return step(x, tf.constant(index, "int32"), tf.constant(alpha_bar, "float32"),
+                            tf.constant(alpha_bar_prev, "float32"), batch_labels, tf.constant(guidance, "float32"),
+                            tf.constant(eta, "float32"), noise)
+
+            def draw_noise(shape=shape):
+                return keras.random.normal(shape, seed=generator) if eta > 0 else ops.zeros(shape)
+
+            x, path = sampling.diffusion.reverse_loop(
+                update, ops.convert_to_tensor(starts[start:start + batch_size]), self.alpha_bars, steps, draw_noise,
+                hook=step_hook, trajectory=trajectory, rows=slice(start, start + shape[0]))
             images.append(np.clip((ops.convert_to_numpy(x) + 1.0) / 2.0, 0.0, 1.0).astype("float32"))
-            paths.append(path)
+            paths.append([(clean + 1.0) / 2.0 for clean in path or []])
         result = np.concatenate(images) if images else np.zeros((0, *self.image_shape), "float32")
         if not trajectory:
             return result

@@ -36,7 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genai_tf import decoding, losses
+from genai_tf import losses, sampling
 from genai_tf.models import registry
 from genai_tf.text import Vocabulary
 
@@ -309,15 +309,15 @@ class NGramModel(keras.Model):
 
     def generate(self, prompt="", length=100, temperature=1.0, top_k=None, top_p=None, seed=None) -> str:
         """``length`` new characters after ``prompt`` (not included), each drawn through
-        ``genai_tf.decoding`` from the model's distribution given the last n − 1 characters. An
+        ``genai_tf.sampling.text`` from the model's distribution given the last n − 1 characters. An
         empty prompt is allowed: the first character comes from the order-1 distribution."""
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
             raise ValueError(f"length={length!r}: generate a whole number >= 0 of characters.")
         ids = list(self._vocabulary.encode(prompt, what="The prompt"))
         rng = np.random.default_rng(seed)
         for _ in range(int(length)):
-            ids.append(int(decoding.sample_next(self.next_logits(ids[-self.order + 1:] if self.order > 1 else []),
-                                                rng, temperature, top_k, top_p)))
+            logits = self.next_logits(ids[-self.order + 1:] if self.order > 1 else [])
+            ids.append(int(sampling.text.sample_next(logits, rng, temperature, top_k, top_p)))
         return self._vocabulary.decode(ids[len(ids) - int(length):])
 
 

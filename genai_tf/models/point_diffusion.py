@@ -1,11 +1,11 @@
 """Diffusion on points (notebook 07): an MLP noise predictor ε_θ(x_t, t) for low-dimensional data.
 
 On data whose optimal noise predictor is known in closed form (a Gaussian mixture,
-:func:`genai_tf.samplers.gaussian_mixture_noise`), a trained network can be compared with the
+:func:`genai_tf.sampling.diffusion.gaussian_mixture_noise`), a trained network can be compared with the
 optimum, which images never allow. Training is Eq. (DM.7), exactly as for images
 (:class:`genai_tf.models.diffusion.DiffusionModel`) but without labels: draw a timestep and
-noise, noise the points with Eq. (DM.2), regress ε_θ on the noise. Sampling runs
-:func:`genai_tf.samplers.sample` with the network as its predictor. :class:`MixtureMoments`
+noise, noise the points with Eq. (DM.2), regress ε_θ on the noise. Sampling runs the one reverse
+loop, :func:`genai_tf.sampling.diffusion.reverse_loop`, with the network as its predictor. :class:`MixtureMoments`
 compares a sampler's points with the mixture's.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from genai_tf import losses, samplers
+from genai_tf import losses, sampling
 from genai_tf.layers import SinusoidalEmbedding
 from genai_tf.models.base import LossTermsModel
 
@@ -43,7 +43,7 @@ class PointDiffusion(LossTermsModel):
         self.network = network
         self.timesteps, self.schedule, self.seed = int(timesteps), schedule, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.alpha_bars = losses.noise_schedule(schedule, self.timesteps)  # float64 (T,), ᾱ_t
+        self.alpha_bars = sampling.schedules.noise_schedule(schedule, self.timesteps)  # float64 (T,), ᾱ_t
         self._alpha_bars = ops.convert_to_tensor(self.alpha_bars, dtype="float32")
         object.__setattr__(self, "_compiled_network", None)
         object.__setattr__(self, "_step_functions", {})
@@ -86,7 +86,7 @@ class PointDiffusion(LossTermsModel):
         return self._compiled_network
 
     def predict_noise(self, points, index):
-        """ε_θ(x_t, t) for points ``(batch, d)`` at one code index ``index`` (what ``samplers.sample`` calls)."""
+        """ε_θ(x_t, t) for points ``(batch, d)`` at one code index ``index`` (what ``sampling.diffusion.sample`` calls)."""
         points = ops.convert_to_tensor(points, dtype="float32")
         indices = ops.full((ops.shape(points)[0],), int(index), dtype="int32")
         return self._network_function()(points, indices)
@@ -111,26 +111,26 @@ class PointDiffusion(LossTermsModel):
 
             def step(noisy, index, alpha_bar, alpha_bar_prev, eta, noise, low, high):
                 epsilon = network([noisy, ops.full((ops.shape(noisy)[0],), index, dtype="int32")], training=False)
-                if clipped:  # x̂_0 clipped to the data's range, and ε re-derived from it (Eq. DM.3)
-                    clean = ops.clip(losses.predicted_clean(noisy, epsilon, alpha_bar), low, high)
-                    epsilon = (noisy - ops.sqrt(alpha_bar) * clean) / ops.sqrt(1.0 - alpha_bar)
-                return samplers.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, eta, noise)
+                # clipped: x̂_0 clipped to the data's range, and ε re-derived from it (Eq. DM.3)
+                return sampling.diffusion.denoising_update(noisy, epsilon, alpha_bar, alpha_bar_prev, eta, noise,
+                                                           clip=(low, high) if clipped else None)
 
             self._step_functions[key] = tf.function(step, reduce_retracing=True)
         return self._step_functions[key]
 
-    def generate(self, num_samples, seed=None, steps=None, eta=0.0, clip=None):
+    def generate(self, num_samples, seed=None, steps=None, eta=0.0, clip=None, hook=None):
         """``num_samples`` points ``(n, d)`` from ``steps`` DDIM updates (Eq. DM.12; default the full chain).
 
         ``eta = 1`` with the full chain is DDPM's ancestral sampler (Eq. DM.11). ``clip``
         (``(low, high)``, the data's range) clips x̂_0 before each update, as the image model
         does: near t = T, x̂_0 = (x_t - √(1-ᾱ_t) ε̂)/√ᾱ_t divides the network's error by a tiny
-        √ᾱ_t. The same draws, in the same order, as ``samplers.sample(model.predict_noise, ...)``
+        √ᾱ_t. The same draws, in the same order, as ``sampling.diffusion.sample(model.predict_noise, ...)``
         (x_T, then one z per step), so both give the same points for a seed; this runs each
-        update as one compiled step.
+        update as one compiled step. ``hook`` is the step hook of
+        :func:`genai_tf.sampling.diffusion.reverse_loop`.
         """
         steps = self.timesteps if steps is None else int(steps)
-        sequence = samplers.timestep_sequence(self.timesteps, steps)
+        sampling.diffusion.timestep_sequence(self.timesteps, steps)  # checks steps
         if not 0.0 <= float(eta) <= 1.0:
             raise ValueError(f"eta={eta} must be in [0, 1]: 0 is deterministic DDIM, 1 has DDPM's variance.")
         if seed is None:
@@ -139,13 +139,15 @@ class PointDiffusion(LossTermsModel):
         shape = (int(num_samples), self.dim)
         step = self._step_function(clip is not None)
         low, high = (-np.inf, np.inf) if clip is None else clip
+        low, high, eta = tf.constant(float(low), "float32"), tf.constant(float(high), "float32"), float(eta)
+
+        def update(x, index, alpha_bar, alpha_bar_prev, noise):
+            return step(x, tf.constant(index, "int32"), tf.constant(alpha_bar, "float32"),
+                        tf.constant(alpha_bar_prev, "float32"), tf.constant(eta, "float32"), noise, low, high)
+
         x = keras.random.normal(shape, seed=generator)
-        for position, index in enumerate(sequence):
-            alpha_bar_prev = float(self.alpha_bars[sequence[position + 1]]) if position + 1 < len(sequence) else 1.0
-            x = step(x, tf.constant(int(index), "int32"), tf.constant(float(self.alpha_bars[index]), "float32"),
-                     tf.constant(alpha_bar_prev, "float32"), tf.constant(float(eta), "float32"),
-                     keras.random.normal(shape, seed=generator), tf.constant(float(low), "float32"),
-                     tf.constant(float(high), "float32"))
+        x, _ = sampling.diffusion.reverse_loop(update, x, self.alpha_bars, steps,
+                                               lambda: keras.random.normal(shape, seed=generator), hook=hook)
         return ops.convert_to_numpy(x)
 
 
@@ -186,7 +188,7 @@ def sample_mixture(means, stds, weights, num_points, seed=0):
     """``num_points`` points from Σ_k π_k N(μ_k, s_k² I) and their components: ``((n, d), (n,))``.
 
     ``means`` is ``(K, d)``, ``stds`` ``(K,)``, ``weights`` ``(K,)`` (normalised here): the data
-    that :func:`genai_tf.samplers.gaussian_mixture_noise` gives the exact noise predictor for.
+    that :func:`genai_tf.sampling.diffusion.gaussian_mixture_noise` gives the exact noise predictor for.
     """
     means, stds = np.asarray(means, "float64"), np.asarray(stds, "float64")
     weights = np.asarray(weights, "float64") / np.sum(weights)

@@ -28,7 +28,7 @@ def softmax(logits) -> np.ndarray:
 
 
 def apply_temperature(logits, temperature: float) -> np.ndarray:
-    """Eq. (AR.7): p_T(i) ∝ exp(l_i / T); T → 0 keeps only the argmax (returned as 0 / -inf logits)."""
+    """Implements Eq. (AR.7) of notebooks/08_autoregressive_text.ipynb: p_T(i) ∝ exp(l_i / T); T → 0 keeps only the argmax (returned as 0 / -inf logits)."""
     logits = _logits(logits)
     if not np.isfinite(temperature) or temperature < 0:
         raise ValueError(f"temperature={temperature}: use a number >= 0 (0 is greedy, 1 the model's own).")
@@ -39,7 +39,7 @@ def apply_temperature(logits, temperature: float) -> np.ndarray:
 
 
 def top_k_filter(logits, k: int | None) -> np.ndarray:
-    """Eq. (AR.8): keep the k largest logits (ties at the k-th value kept too), the rest -inf."""
+    """Implements Eq. (AR.8) of notebooks/08_autoregressive_text.ipynb: keep the k largest logits (ties at the k-th value kept too), the rest -inf."""
     logits = _logits(logits)
     if k is None:
         return logits
@@ -52,7 +52,7 @@ def top_k_filter(logits, k: int | None) -> np.ndarray:
 
 
 def top_p_filter(logits, p: float | None) -> np.ndarray:
-    """Eq. (AR.9): keep the smallest set of most likely characters whose probability is >= p."""
+    """Implements Eq. (AR.9) of notebooks/08_autoregressive_text.ipynb: keep the smallest set of most likely characters whose probability is >= p."""
     logits = _logits(logits)
     if p is None:
         return logits
