@@ -1,10 +1,10 @@
-"""Self-checks for the exercises of notebook 08 (autoregressive text).
+"""Self-checks of notebook 08, autoregressive text: bits per character and perplexity, the causal
+mask and attention, top-k and top-p filtering.
 
-Each check calls the learner's function on cases with a known answer and returns a
-:class:`genai_tf.checks.CheckResult` (truthy only on a pass). When the answer is wrong, the
-check also compares it with the usual wrong answers (forgetting ln 2, masking the diagonal,
-keeping the character that crosses p out, not renormalising, ...) and names the one it
-matches, so the hint says what went wrong rather than only that something did.
+Each check returns a :class:`~genai_tf.exercises.engine.CheckResult`, truthy only on a pass. When
+the answer is wrong, the check also compares it with the usual wrong answers (forgetting ln 2,
+masking the diagonal, keeping the character that crosses p out, not renormalising, ...) and names
+the one it matches, so the hint says what went wrong rather than only that something did.
 """
 
 from __future__ import annotations
@@ -13,51 +13,10 @@ import math
 
 import numpy as np
 
-from genai_tf.checks import CheckResult, _numpy, _rng
+from genai_tf.exercises.engine import CheckResult, run_cases, seeded_rng, to_numpy
 
 NEGATIVE = -1e8  # a returned value at or below this counts as -inf (a "masked" logit)
-
-
-def _outputs(function, cases):
-    """The learner's outputs for ``cases`` as float64 arrays, or a failing CheckResult's message."""
-    outputs = []
-    for case in cases:
-        try:
-            outputs.append(_numpy(function(*case)))
-        except NotImplementedError:
-            return None, "not implemented yet: replace the `raise NotImplementedError`."
-        except Exception as error:  # show the learner's error, not a traceback from here
-            return None, f"raised {type(error).__name__}: {error}."
-    return outputs, None
-
-
-def _same(got, want, rtol, atol) -> bool:
-    return got.shape == want.shape and np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
-
-
-def _check(name, function, cases, expected, mistakes, hint, rtol=1e-5, atol=1e-6, clean=None, shape_hint=None):
-    """Compare ``function(*case)`` with ``expected``; on a mismatch, name the matching mistake.
-
-    ``mistakes`` maps a description of a typical error to what that error returns on each case;
-    ``clean`` (optional) maps the learner's raw output to the compared form (e.g. -1e9 → -inf).
-    """
-    outputs, error = _outputs(function, cases)
-    if error:
-        return CheckResult(name, False, error if error.startswith("not implemented") else f"{error} Hint: {hint}")
-    if clean is not None:
-        outputs = [clean(output) for output in outputs]
-    wrong = [index for index, (got, want) in enumerate(zip(outputs, expected)) if not _same(got, want, rtol, atol)]
-    if not wrong:
-        return CheckResult(name, True, f"all {len(cases)} cases match.")
-    for description, answers in mistakes.items():
-        if all(_same(got, np.asarray(answer, "float64"), rtol, atol) for got, answer in zip(outputs, answers)):
-            return CheckResult(name, False, f"this looks like {description}. Hint: {hint}")
-    index = wrong[0]
-    got, want = outputs[index], np.asarray(expected[index], "float64")
-    if got.shape != want.shape:
-        return CheckResult(name, False, f"case {index}: returned shape {got.shape}, expected {want.shape} "
-                                        f"({shape_hint or 'see the docstring'}).")
-    return CheckResult(name, False, f"case {index}: got {np.round(got, 4)}, expected {np.round(want, 4)}. Hint: {hint}")
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}  # tighter than the engine's default: the answers are exact
 
 
 # --- Eq. (AR.3): bits per character and perplexity ------------------------------------------
@@ -72,14 +31,14 @@ def bits_per_char(function) -> CheckResult:
                 "dividing by ln 10 (log10 gives decimal digits, not bits)": [n / math.log(10) for n in nats],
                 "log2 of the nats (convert the unit, do not take another log)":
                     [np.log2(n) for n in nats]}
-    return _check("bits_per_char", function, cases, [n / math.log(2) for n in nats], mistakes,
-                  "bits/char = nats/char / ln 2 (log₂ x = ln x / ln 2), so each number grows by 1/ln 2 ≈ 1.443.",
-                  shape_hint="one value per value of nats")
+    return run_cases("bits_per_char", function, cases, [n / math.log(2) for n in nats],
+                     "bits/char = nats/char / ln 2 (log₂ x = ln x / ln 2), so each number grows by 1/ln 2 ≈ 1.443.",
+                     mistakes=mistakes, shape_hint="one value per value of nats", **TOLERANCE)
 
 
 def perplexity(function) -> CheckResult:
     """Check ``function(position_nats (N,)) -> perplexity`` (a float): exp of the mean nats, Eq. (AR.3)."""
-    rng = _rng(81)
+    rng = seeded_rng(81)
     cases = [(np.array([0.1, 0.2, 3.0, 0.7]),), (rng.exponential(1.4, size=50),), (np.full(6, math.log(65.0)),)]
     values = [case[0] for case in cases]
     mistakes = {"the mean of exp(nats) (exponentiate the mean, not each position: a few surprising "
@@ -87,9 +46,10 @@ def perplexity(function) -> CheckResult:
                 "exp of the summed nats (average over the characters first)": [np.exp(np.sum(v)) for v in values],
                 "2 to the mean nats (2^x goes with bits; with nats use e^x)": [2.0 ** np.mean(v) for v in values],
                 "the mean nats, not yet exponentiated": [np.mean(v) for v in values]}
-    return _check("perplexity", function, cases, [np.exp(np.mean(v)) for v in values], mistakes,
-                  "perplexity = exp(mean over characters of −ln p) = 2^(bits/char): a uniform choice among "
-                  "65 characters has perplexity 65.", rtol=1e-6, shape_hint="one number for the whole text")
+    return run_cases("perplexity", function, cases, [np.exp(np.mean(v)) for v in values],
+                     "perplexity = exp(mean over characters of −ln p) = 2^(bits/char): a uniform choice among "
+                     "65 characters has perplexity 65.", mistakes=mistakes, rtol=1e-6, atol=1e-6,
+                     shape_hint="one number for the whole text")
 
 
 # --- Eq. (AR.5): the causal mask and attention ----------------------------------------------
@@ -120,10 +80,11 @@ def causal_mask(function) -> CheckResult:
                     [np.triu(np.ones((n, n))) for n in lengths],
                 "the complement (True, or 0, where attention is NOT allowed)":
                     [1.0 - np.tril(np.ones((n, n))) for n in lengths]}
-    return _check("causal_mask", lambda n: _allowed(function(n)).astype("float64"), [(n,) for n in lengths],
-                  expected, mistakes,
-                  "row i is the query at position i and column j a key: allowed where j ≤ i, i.e. the lower "
-                  "triangle including the diagonal (np.tril).", shape_hint="(length, length)")
+    return run_cases("causal_mask", lambda n: _allowed(function(n)).astype("float64"), [(n,) for n in lengths],
+                     expected,
+                     "row i is the query at position i and column j a key: allowed where j ≤ i, i.e. the lower "
+                     "triangle including the diagonal (np.tril).", mistakes=mistakes, shape_hint="(length, length)",
+                     **TOLERANCE)
 
 
 def _softmax(x, axis=-1):
@@ -147,7 +108,7 @@ def attention(function) -> CheckResult:
 
     ``allowed`` is a boolean ``(Lq, Lk)`` matrix (True where query i may look at key j) or None.
     """
-    rng = _rng(85)
+    rng = seeded_rng(85)
     cases = []
     for batch, length, d, dv, masked in ((2, 5, 16, 3, True), (1, 4, 64, 2, False), (3, 6, 8, 8, True)):
         q, k = (rng.normal(size=(batch, length, d)) for _ in range(2))
@@ -161,9 +122,9 @@ def attention(function) -> CheckResult:
                 "masking after the softmax (set the masked scores to −inf before it, so the allowed weights "
                 "still sum to 1)":
                     [_attention(q, k, v, m, 1 / math.sqrt(q.shape[-1]), mask_after=True) for q, k, v, m in cases]}
-    return _check("attention", function, cases, expected, mistakes,
-                  "softmax(q kᵀ / √d + M) v with M = −inf where allowed is False, softmax over the keys (last "
-                  "axis).", rtol=1e-5, atol=1e-6, shape_hint="(batch, queries, dv)")
+    return run_cases("attention", function, cases, expected,
+                     "softmax(q kᵀ / √d + M) v with M = −inf where allowed is False, softmax over the keys (last "
+                     "axis).", mistakes=mistakes, shape_hint="(batch, queries, dv)", **TOLERANCE)
 
 
 # --- Eqs. (AR.8)-(AR.9): top-k and top-p ----------------------------------------------------
@@ -182,7 +143,7 @@ def _top_k(logits, k, largest=True):
 
 def top_k_filter(function) -> CheckResult:
     """Check ``function(logits (..., V), k) -> logits`` with all but each row's k largest set to -inf, Eq. (AR.8)."""
-    rng = _rng(88)
+    rng = seeded_rng(88)
     cases = [(np.array([0.3, 2.0, -1.0, 1.2, 0.9, -0.4]), 3),
              (rng.normal(size=(4, 10)) * 2.0, 2),
              (np.array([[5.0, 1.0, 0.0, -2.0], [-3.0, -1.0, 4.0, 2.0]]), 1),
@@ -196,10 +157,10 @@ def top_k_filter(function) -> CheckResult:
                     [_softmax(_top_k(x, k)) for x, k in cases],
                 "one threshold for the whole batch (find the k-th largest in each row, axis −1)":
                     [np.where(x >= np.sort(x, axis=None)[-k], x, -np.inf) for x, k in cases]}
-    return _check("top_k_filter", function, cases, expected, mistakes,
-                  "in each row keep the k largest logits and set the others to −inf, e.g. with the k-th "
-                  "largest of np.sort(logits, axis=-1) as a threshold.", clean=_masked,
-                  shape_hint="the logits' shape")
+    return run_cases("top_k_filter", lambda logits, k: _masked(to_numpy(function(logits, k))), cases, expected,
+                     "in each row keep the k largest logits and set the others to −inf, e.g. with the k-th "
+                     "largest of np.sort(logits, axis=-1) as a threshold.", mistakes=mistakes,
+                     shape_hint="the logits' shape", **TOLERANCE)
 
 
 def _top_p(probs, p, strict=False, renormalise=True, largest=True):
@@ -216,7 +177,7 @@ def _top_p(probs, p, strict=False, renormalise=True, largest=True):
 def top_p_filter(function) -> CheckResult:
     """Check ``function(probs (V,), p) -> probs (V,)``: the smallest set of most likely characters whose
     probability is at least p, renormalised to sum to 1; 0 elsewhere, Eq. (AR.9)."""
-    rng = _rng(89)
+    rng = seeded_rng(89)
     skewed = np.array([0.05, 0.5, 0.1, 0.2, 0.15])
     cases = [(skewed, 0.6), (skewed, 0.3), (skewed, 0.9), (rng.dirichlet(np.full(12, 0.5)), 0.75),
              (np.array([0.4, 0.3, 0.2, 0.1]), 0.95)]
@@ -227,7 +188,7 @@ def top_p_filter(function) -> CheckResult:
                                                                                   for q, p in cases],
                 "adding up the least likely characters first (sort in decreasing order)":
                     [_top_p(q, p, largest=False) for q, p in cases]}
-    return _check("top_p_filter", function, cases, expected, mistakes,
-                  "sort in decreasing order, keep a character while the mass of the ones before it is < p "
-                  "(so the one that reaches p is kept), zero the rest, and divide by the kept mass.",
-                  shape_hint="one probability per character, (V,)")
+    return run_cases("top_p_filter", function, cases, expected,
+                     "sort in decreasing order, keep a character while the mass of the ones before it is < p "
+                     "(so the one that reaches p is kept), zero the rest, and divide by the kept mass.",
+                     mistakes=mistakes, shape_hint="one probability per character, (V,)", **TOLERANCE)
