@@ -1,7 +1,7 @@
 """The text side of the ``genai-tf`` command (notebook 08's models): training data, sampling, scoring.
 
-``cli.py`` parses the command line; these functions do what ``train``, ``sample`` and ``score``
-mean for a text family (``ngram``, ``char_mlp``, ``lstm``, ``transformer``)::
+:mod:`genai_tf.cli` parses the command line; these functions do what ``train``, ``sample`` and
+``score`` mean for a text family (one the registry declares with ``data="text"``)::
 
     genai-tf train transformer --text plays.txt --minutes 20 --output checkpoints/text/transformer
     genai-tf train ngram --dataset pydoc_topics --output checkpoints/text/ngram
@@ -89,10 +89,12 @@ def sample_text(model, args) -> str:
 def score(model, args) -> str:
     """Bits and nats per character of ``model`` on ``--text`` (a UTF-8 file or a corpus name)."""
     from genai_tf import text
+    from genai_tf.models import registry
 
     if not is_text_model(model):
-        raise TextUsageError(f"{type(model).__name__} is not a text model; score a ngram, char_mlp, lstm or "
-                             f"transformer checkpoint (images are scored with `genai-tf evaluate`).")
+        families = [name for name, family in registry.families().items() if family.text]
+        raise TextUsageError(f"{type(model).__name__} is not a text model; score a checkpoint of a text family "
+                             f"({', '.join(families)}); images are scored with `genai-tf evaluate`.")
     name, content = text.load_text(args.text)
     scores = model.score(content)
     if args.json:

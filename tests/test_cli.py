@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from genai_tf import cli, config, data, data_sources
+from genai_tf.models import registry
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
@@ -69,6 +70,9 @@ def test_sample_refuses_an_autoencoder(trained, tmp_path, capsys):
     error = capsys.readouterr().err
     assert "Autoencoder is not a generative model" in error and "vae" in error
     assert not output.exists()
+    families = registry.families()  # the message lists the registry's image generators
+    assert all(name in error for name, family in families.items() if family.generates and not family.text)
+    assert not any(name in error for name, family in families.items() if family.text or not family.generates)
 
 
 def test_sample_from_a_missing_folder(tmp_path, capsys):
@@ -77,6 +81,39 @@ def test_sample_from_a_missing_folder(tmp_path, capsys):
     assert code == 1  # a runtime error: the file is not there
     error = capsys.readouterr().err
     assert "No model at" in error and "genai-tf train" in error and error.count("\n") == 1
+    assert f"--output {missing}`" in error  # the folder asked for, not its parent
+    assert cli.main(["sample", str(missing / "model.keras"), "--output", str(tmp_path / "s.npy")]) == 1
+    assert f"--output {missing}`" in capsys.readouterr().err  # the .keras file's folder
+
+
+def _without_tensorflow_logging_settings():
+    """This process's environment less what would quiet TensorFlow already (conftest sets some)."""
+    return {key: value for key, value in os.environ.items()
+            if key not in ("TF_CPP_MIN_LOG_LEVEL", "GRPC_VERBOSITY", config.DEBUG_ENV)}
+
+
+def test_an_error_is_one_line_without_tensorflow_start_up_logging(tmp_path):
+    """TensorFlow's C++ libraries log as they load (absl's "All log messages before
+    absl::InitializeLog() ...", oneDNN's and CUDA's notes); the command silences that."""
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "genai_tf.cli", "sample", str(tmp_path / "no-such-dir"),
+                             "--output", "x.npy"], capture_output=True, text=True, cwd=tmp_path,
+                            env=_without_tensorflow_logging_settings(), timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: No model at {tmp_path / 'no-such-dir' / 'model.keras'}. Train one first, e.g. "
+        f"`genai-tf train vae --output {tmp_path / 'no-such-dir'}`."], result.stderr
+
+
+def test_debug_leaves_tensorflow_logging_alone():
+    import subprocess
+
+    code = ("import os, sys\nfrom genai_tf import cli\ncli.quiet_tensorflow()\n"
+            "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**_without_tensorflow_logging_settings(), config.DEBUG_ENV: "1"})
+    assert result.stdout.split() == ["None", "False"]
 
 
 def test_train_unknown_dataset_lists_the_datasets(tmp_path, capsys):
@@ -186,7 +223,10 @@ def test_a_corrupt_model_file_is_one_line(tmp_path, capsys):
 def test_sample_rejects_bad_labels(trained, tmp_path, capsys):
     folder = trained["vae"][0]
     assert cli.main(["sample", str(folder), "--labels", "3", "--output", str(tmp_path / "s.npy")]) == 2
-    assert "needs a conditional model" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "needs a conditional model" in error
+    conditional = [name for name, family in registry.families().items() if family.conditional]
+    assert conditional and all(name in error for name in conditional)
 
 
 @pytest.mark.parametrize(("samples", "message"), [

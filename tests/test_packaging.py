@@ -12,7 +12,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from genai_tf import losses
+from genai_tf import losses, sampling
 
 try:
     import tomllib  # Python 3.11+
@@ -32,9 +32,23 @@ def normalised(requirement):
 # --- (a) environment.yml and pyproject.toml agree -------------------------------------------
 
 
+def expanded(extra, project):
+    """An extra's requirements, with a self-reference such as ``genai-tf[course]`` replaced by
+    that extra's own requirements (pip resolves it so)."""
+    entries = []
+    for entry in project["optional-dependencies"][extra]:
+        requirement = Requirement(entry)
+        if canonicalize_name(requirement.name) == canonicalize_name(project["name"]):
+            for inner in sorted(requirement.extras):
+                entries += expanded(inner, project)
+        else:
+            entries.append(entry)
+    return entries
+
+
 def test_environment_yml_lists_the_pyproject_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    declared = project["dependencies"] + expanded("dev", project)
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [entry for entry in environment["dependencies"] if isinstance(entry, str)]
     pip_lists = [entry["pip"] for entry in environment["dependencies"] if isinstance(entry, dict)]
@@ -124,8 +138,8 @@ def test_importing_every_module_has_no_side_effects(tmp_path):
                                text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])
-    expected_modules = {"genai_tf." + path.stem for path in (ROOT / "genai_tf").glob("*.py")
-                        if path.stem != "__init__"}
+    expected_modules = {".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+                        for path in (ROOT / "genai_tf").rglob("*.py")}  # subpackages too (exercises/...)
     assert expected_modules <= set(report["modules"])
     assert "genai_tf.models.vae" in report["modules"]
     assert report["files"] == [], "importing genai_tf created files in the working directory"
@@ -149,23 +163,44 @@ def test_readme_gives_the_setup_and_test_commands():
                for line in text.splitlines()), "the README should show the test command"
 
 
-# --- (e) every loss names its equation and notebook ------------------------------------------
+# --- (e) every loss and schedule names its equation and notebook -------------------------------
+
+
+def public_functions(module):
+    return [(f"{module.__name__}.{name}", function) for name, function in inspect.getmembers(module, inspect.isfunction)
+            if function.__module__ == module.__name__ and not name.startswith("_")]
+
+
+def sampling_modules():
+    import importlib
+    import pkgutil
+
+    return [importlib.import_module(info.name)
+            for info in pkgutil.walk_packages(sampling.__path__, sampling.__name__ + ".")]
 
 
 def public_losses():
-    return [(name, function) for name, function in inspect.getmembers(losses, inspect.isfunction)
-            if function.__module__ == losses.__name__ and not name.startswith("_")]
+    """Every function of losses and sampling.schedules (one per equation), and every function of
+    the other sampling modules whose docstring cites an equation (the updates, not the loop)."""
+    equations = public_functions(losses) + public_functions(sampling.schedules)
+    for module in sampling_modules():
+        if module is not sampling.schedules:
+            equations += [(name, function) for name, function in public_functions(module)
+                          if "Eq. (" in (inspect.getdoc(function) or "").split("\n")[0]]
+    return equations
 
 
 def test_every_loss_docstring_names_its_equation_and_notebook():
     found = public_losses()
     assert len(found) >= 8
+    assert {"genai_tf.sampling.schedules.noise_schedule", "genai_tf.sampling.diffusion.ddim_step",
+            "genai_tf.sampling.text.top_p_filter"} <= {name for name, _ in found}
     for name, function in found:
         doc = inspect.getdoc(function)
-        assert doc, f"losses.{name} has no docstring"
+        assert doc, f"{name} has no docstring"
         first_line = doc.splitlines()[0]
-        assert "Eq. (" in first_line and "notebooks/" in first_line, f"losses.{name}: {first_line}"
-        assert cited_notebook(function).endswith(".ipynb"), f"losses.{name}: {first_line}"
+        assert "Eq. (" in first_line and "notebooks/" in first_line, f"{name}: {first_line}"
+        assert cited_notebook(function).endswith(".ipynb"), f"{name}: {first_line}"
 
 
 def cited_notebook(function):
@@ -184,13 +219,13 @@ def test_every_loss_cites_a_notebook_that_exists():
 # --- (f) what the package imports is declared, and the doctor checks the declared floors -----
 
 
-def imported_distributions():
-    """``{top-level module: distributions providing it}`` for every non-stdlib import in genai_tf."""
+def imported_distributions(paths):
+    """``{top-level module: distributions providing it}`` for every non-stdlib import in ``paths``."""
     import ast
     import importlib.metadata
 
     modules = set()
-    for path in (ROOT / "genai_tf").rglob("*.py"):
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 modules |= {alias.name.split(".")[0] for alias in node.names}
@@ -202,13 +237,37 @@ def imported_distributions():
             for module in modules}
 
 
+COURSE = ROOT / "genai_tf" / "course"  # the instructor's tools, with their own extra
+
+
 def test_every_module_the_package_imports_is_a_declared_dependency():
+    """The library imports only its dependencies; genai_tf.course also its ``course`` extra."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {canonicalize_name(Requirement(entry).name) for entry in project["dependencies"]}
-    imported = imported_distributions()
-    assert {"tensorflow", "keras", "nbformat"} <= set(imported)
-    undeclared = {module: sorted(names) for module, names in imported.items() if not names & declared}
-    assert not undeclared, f"genai_tf imports these, but pyproject.toml does not declare them: {undeclared}"
+    core = {canonicalize_name(Requirement(entry).name) for entry in project["dependencies"]}
+    course = core | {canonicalize_name(Requirement(entry).name) for entry in expanded("course", project)}
+    library = imported_distributions(path for path in (ROOT / "genai_tf").rglob("*.py") if COURSE not in path.parents)
+    tools = imported_distributions(COURSE.rglob("*.py"))
+    assert {"tensorflow", "keras"} <= set(library) and {"nbformat", "nbconvert"} <= set(tools)
+    for imported, declared, where in ((library, core, "dependencies"), (tools, course, "course extra")):
+        undeclared = {module: sorted(names) for module, names in imported.items() if not names & declared}
+        assert not undeclared, f"genai_tf imports these, but pyproject.toml's {where} lacks them: {undeclared}"
+
+
+def test_the_course_tools_are_an_extra_that_dev_includes():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {canonicalize_name(Requirement(entry).name) for entry in project["dependencies"]}
+    course = {canonicalize_name(Requirement(entry).name) for entry in project["optional-dependencies"]["course"]}
+    assert {"nbformat", "nbconvert", "django-static-mathjax"} <= course and not course & core
+    assert set(expanded("course", project)) <= set(expanded("dev", project))
+
+
+def test_the_genai_tf_script_is_the_cli_main():
+    import importlib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    module, _, function = project["scripts"]["genai-tf"].partition(":")
+    assert (module, function) == ("genai_tf.cli", "main")
+    assert callable(getattr(importlib.import_module(module), function))
 
 
 def test_the_doctor_checks_the_declared_floors():

@@ -17,7 +17,8 @@ import nbformat
 import pytest
 
 from genai_tf import cli
-from genai_tf import site as course_site
+from genai_tf.course import INSTALL
+from genai_tf.course import site as course_site
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob(course_site.NOTEBOOK_PATTERN))
@@ -243,15 +244,28 @@ def test_what_cannot_be_built_is_an_error_that_says_why(tmp_path, case, message)
         assert not output.exists(), "a failed build must not leave a half-written site"
 
 
+@pytest.mark.parametrize("module", ["nbconvert", "nbformat"])
+def test_missing_course_extra_is_one_line_naming_it(tmp_path, monkeypatch, module):
+    notebooks = make_course(tmp_path / "notebooks", {"00_a.ipynb": ["# 00 · A"]})
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, module, None)  # import of the module now raises ImportError
+        code, out, err = run_cli(["site", "--output", tmp_path / "site", "--notebooks", notebooks])
+    assert code == 1 and out == "" and not (tmp_path / "site").exists()
+    assert err == f"error: `genai-tf site` needs {module}, which is not installed: {INSTALL}.\n"
+    assert INSTALL == 'pip install "genai-tf[course]"'
+
+
 def test_missing_nbconvert_or_mathjax_is_named_with_its_install(tmp_path, monkeypatch):
-    course = make_course(tmp_path / "notebooks", {"00_a.ipynb": ["# 00 · A"]})
+    notebooks = make_course(tmp_path / "notebooks", {"00_a.ipynb": ["# 00 · A"]})
     with monkeypatch.context() as patch:
         patch.setitem(sys.modules, "nbconvert", None)  # import nbconvert now raises ImportError
-        code, _, err = run_cli(["site", "--output", tmp_path / "site", "--notebooks", course])
-    assert code == 1 and "nbconvert, which is not installed" in err and "pip install" in err
+        with pytest.raises(RuntimeError, match="nbconvert, which is not installed") as error:
+            course_site.build_site(notebooks, tmp_path / "site")  # the library says it too
+    assert str(error.value).count("\n") == 0 and INSTALL in str(error.value)
     monkeypatch.setattr(course_site, "MATHJAX_DISTRIBUTION", "no-such-mathjax-package")
-    code, _, err = run_cli(["site", "--output", tmp_path / "site", "--notebooks", course])
-    assert code == 1 and "pip install no-such-mathjax-package" in err
+    code, _, err = run_cli(["site", "--output", tmp_path / "site", "--notebooks", notebooks])
+    assert code == 1 and "pip install no-such-mathjax-package" in err and INSTALL in err
+    assert err.count("\n") == 1
 
 
 def test_the_default_notebooks_folder_is_the_courses():
@@ -260,7 +274,7 @@ def test_the_default_notebooks_folder_is_the_courses():
 
 def test_a_missing_default_folder_says_to_pass_notebooks(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(course_site, "__file__", str(tmp_path / "genai_tf" / "site.py"))
+    monkeypatch.setattr(course_site, "__file__", str(tmp_path / "genai_tf" / "course" / "site.py"))
     with pytest.raises(FileNotFoundError, match="--notebooks DIR"):
         course_site.default_notebooks_dir()
 

@@ -1,9 +1,12 @@
 """The student-version tool keeps signatures and stubs every solution cell."""
 
+import sys
+
 import nbformat
 
-from genai_tf import cli, student
-from genai_tf.student import make_student_version, stub_source
+from genai_tf import cli, course
+from genai_tf.course import student
+from genai_tf.course.student import make_student_version, stub_source
 
 SOLUTION = '''import numpy as np
 
@@ -60,6 +63,17 @@ def test_cli_student(tmp_path, capsys):
     assert cli.main(["student", str(source), "--output", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "02_y.ipynb").exists()
     assert "1 solution cells" in capsys.readouterr().out
+
+
+def test_cli_student_without_the_course_extra_says_which_to_install(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "02_y.ipynb"
+    _notebook_with_solution(source)
+    monkeypatch.setitem(sys.modules, "nbformat", None)  # import nbformat now raises ImportError
+    assert cli.main(["student", str(source), "--output", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and not (tmp_path / "out").exists()
+    assert captured.err == 'error: `genai-tf student` needs nbformat, which is not installed: pip install "genai-tf[course]".\n'
+    assert course.INSTALL in captured.err
 
 
 def test_hidden_solutions_run_unchanged_and_their_stubs_are_shown(tmp_path):

@@ -94,3 +94,16 @@ def test_failures_exit_1_and_say_why(models, tmp_path):
     assert code == 1 and "UTF-8" in err, err
     code, _, err = run_cli(["score", models["ngram"][0], "--text", tmp_path / "missing.txt"])
     assert code == 1 and "missing.txt" in err, err
+
+
+def test_scoring_an_image_model_lists_the_registrys_text_families():
+    import argparse
+
+    from genai_tf import text_commands
+    from genai_tf.models import registry
+
+    with pytest.raises(text_commands.TextUsageError, match="is not a text model") as error:
+        text_commands.score(object(), argparse.Namespace(text="pydoc_topics", json=False))
+    families = registry.families()
+    assert all(name in str(error.value) for name, family in families.items() if family.text)
+    assert not any(name in str(error.value) for name, family in families.items() if not family.text)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import nbformat
 
+from genai_tf.course import INSTALL
+
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"  # NN_topic.ipynb, in course order
 COURSE_TITLE = "genai-tf: generative AI with Keras 3 on TensorFlow"
 MARKER = ".genai-tf-site"  # marks an output folder this module built, so a rebuild may clear it
@@ -79,7 +81,7 @@ NOTEBOOK_LINK = re.compile(r"^(?:\./)?(?P<stem>[^/?#]+)\.ipynb(?P<fragment>#.*)?
 
 def default_notebooks_dir() -> Path:
     """The course's ``notebooks/``: beside this package in a checkout, else under the current folder."""
-    candidates = [Path(__file__).resolve().parents[1] / "notebooks", Path.cwd() / "notebooks"]
+    candidates = [Path(__file__).resolve().parents[2] / "notebooks", Path.cwd() / "notebooks"]
     for folder in candidates:
         if folder.is_dir() and any(folder.glob(NOTEBOOK_PATTERN)):
             return folder
@@ -188,9 +190,9 @@ def _navigation(stems: list[str], index: int | None) -> str:
 def _exporter():
     try:
         from nbconvert import HTMLExporter
-    except ImportError as error:
+    except ImportError:
         raise RuntimeError("`genai-tf site` renders the notebooks with nbconvert, which is not "
-                           f"installed ({error}): pip install nbconvert.") from None
+                           f"installed: {INSTALL}.") from None
     exporter = HTMLExporter(template_name="lab", exclude_input_prompt=True)  # nothing ran: no "[ ]:"
     exporter.raw_template = PAGE_TEMPLATE  # extends the lab template's index.html.j2
     return exporter
@@ -204,7 +206,7 @@ def mathjax_folder() -> Path:
         distribution = metadata.distribution(MATHJAX_DISTRIBUTION)
     except metadata.PackageNotFoundError:
         raise RuntimeError(f"`genai-tf site` copies MathJax from the {MATHJAX_DISTRIBUTION} package, which is "
-                           f"not installed: pip install {MATHJAX_DISTRIBUTION}, or pip install -e \".[dev]\".") from None
+                           f"not installed: {INSTALL} (or pip install {MATHJAX_DISTRIBUTION}).") from None
     for file in distribution.files or []:
         if file.name == MATHJAX_FILE and file.parent.name == "es5":
             return Path(distribution.locate_file(file)).parent
@@ -244,11 +246,11 @@ def _index_notebook(rows: list[tuple[str, str, str]]) -> nbformat.NotebookNode:
 def fold_solutions(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of ``notebook`` whose solution cells are folded: each becomes a closed
     ``<details>`` block ("Solution: click to show") holding its code, as the notebooks hide them
-    in Jupyter and Colab (``genai_tf.student``), so a reader sees the exercise before its answer."""
+    in Jupyter and Colab (``genai_tf.course.student``), so a reader sees the exercise before its answer."""
     import copy
     import html
 
-    from genai_tf.student import is_solution
+    from genai_tf.course.student import is_solution
 
     folded = copy.deepcopy(notebook)
     for index, cell in enumerate(folded.cells):

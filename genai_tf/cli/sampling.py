@@ -1,0 +1,121 @@
+"""``genai-tf sample``, ``score`` and ``evaluate``: what a trained model makes, and how good it is.
+
+TensorFlow is imported only when a command runs, never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from genai_tf.cli.parser import UsageError, check_dataset_name
+
+
+def _families(wanted) -> str:
+    """The registered families for which ``wanted(family)`` holds, as "a, b or c"."""
+    from genai_tf.models import registry
+
+    names = [name for name, family in registry.families().items() if wanted(family)]
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def sample(args) -> int:
+    """Load ``DIR/model.keras``: write ``num`` generated images to a float32 ``.npy``, or print text."""
+    import numpy as np
+
+    from genai_tf import text_commands, training
+
+    model = training.load_model(args.model_dir)
+    if text_commands.is_text_model(model):
+        print(text_commands.sample_text(model, args))
+        return 0
+    text_commands.check_image_options(args)
+    if args.output is None:
+        raise UsageError("--output FILE.npy is required for images.")
+    args.num = 64 if args.num is None else args.num
+    if not hasattr(model, "generate"):
+        raise UsageError(f"{type(model).__name__} is not a generative model (it has no generate()); sample from "
+                         f"a {_families(lambda family: family.generates and not family.text)} checkpoint instead.")
+    extra = {}
+    if args.labels is not None:
+        if not hasattr(model, "num_classes"):
+            raise UsageError(f"--labels needs a conditional model "
+                             f"({_families(lambda family: family.conditional)}); {type(model).__name__} is not one.")
+        try:
+            labels = [int(value) for value in args.labels.split(",")]
+        except ValueError:
+            raise UsageError(f"--labels {args.labels!r}: give whole numbers separated by commas, e.g. 3 or 0,1,2") from None
+        if any(not 0 <= label < model.num_classes for label in labels):
+            raise UsageError(f"--labels {args.labels}: classes run from 0 to {model.num_classes - 1}.")
+        if len(labels) not in (1, args.num):
+            raise UsageError(f"--labels has {len(labels)} classes; give one for all samples or one per "
+                             f"sample (--num {args.num}).")
+        extra["labels"] = labels * args.num if len(labels) == 1 else labels
+    extra.update(_sampler_options(model, args))
+    images = np.asarray(model.generate(args.num, seed=args.seed, **extra), dtype="float32")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"The model generated {int(np.sum(~np.isfinite(images)))} NaN or infinite pixel values; "
+                         f"its training diverged. Retrain it (a lower learning rate helps).")
+    np.save(args.output, images)
+    print(f"wrote {images.shape} float32 images in [{images.min():.3f}, {images.max():.3f}] to {args.output}")
+    return 0
+
+
+def _sampler_options(model, args) -> dict:
+    """``generate``'s diffusion arguments from ``--steps``, ``--eta`` and ``--guidance``, checked."""
+    given = {name: getattr(args, name) for name in ("steps", "eta", "guidance") if getattr(args, name) is not None}
+    if not hasattr(model, "timesteps"):
+        if given:
+            raise UsageError(f"--{'/--'.join(given)} only apply to diffusion models; {type(model).__name__} "
+                             f"samples in one pass.")
+        return {}
+    if args.steps is not None and args.steps > model.timesteps:
+        raise UsageError(f"--steps {args.steps}: this model was trained on a {model.timesteps}-step chain; "
+                         f"use 1 to {model.timesteps} (e.g. 25).")
+    if args.eta is not None and not 0.0 <= args.eta <= 1.0:
+        raise UsageError(f"--eta {args.eta}: use a value in [0, 1] (0 deterministic DDIM, 1 DDPM's variance).")
+    if args.guidance is not None:
+        if args.guidance < 0 or not math.isfinite(args.guidance):
+            raise UsageError(f"--guidance {args.guidance}: the guidance weight must be 0 or more (e.g. 1).")
+        if args.labels is None:
+            raise UsageError("--guidance needs --labels: without labels the samples are unconditional.")
+    return {**given, "progress": args.num * (args.steps or model.sample_steps) >= 25_000}
+
+
+def score(args) -> int:
+    """Print bits/char and nats/char of a text model on ``--text``."""
+    from genai_tf import text_commands, training
+
+    print(text_commands.score(training.load_model(args.model_dir), args))
+    return 0
+
+
+def evaluate(args) -> int:
+    """Score generated images (a ``.npy``) against the dataset's test split: cFID, KID, IS, P/R."""
+    import numpy as np
+
+    check_dataset_name(args.dataset)
+    from genai_tf import data, feature_classifier, sample_quality, tables
+
+    path = Path(args.samples)
+    if not path.is_file():
+        raise FileNotFoundError(f"No samples at {path}. Write some with `genai-tf sample DIR --output {path}`.")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{path} is not a readable .npy array ({error}).") from error
+    samples = feature_classifier.check_images(loaded)  # (N, H, W, C) in [0, 1]
+    height, width = samples.shape[1:3]
+    if height != width:
+        raise ValueError(f"The samples are {height}x{width}; only square images are supported.")
+    # seed 0: the split the classifier was trained with, so its test images stay unseen.
+    real = data.load_dataset(args.dataset, image_size=height, seed=0)
+    if tuple(samples.shape[1:]) != real.image_shape:
+        raise ValueError(f"The samples have shape {samples.shape}, but {args.dataset} images at "
+                         f"that size are {real.image_shape}: generate (N, "
+                         f"{', '.join(map(str, real.image_shape))}) images, or pick the right --dataset.")
+    classifier = feature_classifier.load_classifier(args.dataset, real.image_shape, cache_dir=args.cache_dir)
+    results = sample_quality.evaluate_samples(samples, real.images("test"), classifier,
+                                              num_real=args.num_real, seed=args.seed)
+    print(tables.format_report(results))
+    return 0
