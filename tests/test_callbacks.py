@@ -301,7 +301,7 @@ def test_linear_decay_follows_its_formula_over_fit_steps():
     import numpy as np
     import pytest
 
-    from genai_tf.training.callbacks import LearningRateDecay
+    from genai_tf.training.schedule import LearningRateDecay
 
     class Record(keras.callbacks.Callback):
         def __init__(self):
@@ -337,7 +337,8 @@ def test_linear_decay_over_a_time_budget_anneals_both_gan_optimizers():
     import numpy as np
 
     from genai_tf.models import gan
-    from genai_tf.training.callbacks import LearningRateDecay, TimeBudget
+    from genai_tf.training.callbacks import TimeBudget
+    from genai_tf.training.schedule import LearningRateDecay
 
     model = gan.build_mlp_gan((8, 8, 1), latent_dim=4, units=(8, 8), seed=0)
     model.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(2e-3))
@@ -357,7 +358,7 @@ def test_cosine_decay_matches_its_closed_form_at_known_points():
 
     import pytest
 
-    from genai_tf.training.callbacks import LearningRateDecay
+    from genai_tf.training.schedule import LearningRateDecay
 
     decay = LearningRateDecay("cosine", start=0.2, final_fraction=0.02)
     for progress, expected in [(0.0, 1.0), (0.2, 1.0), (0.6, 0.02 + 0.98 * 0.5), (1.0, 0.02), (1.3, 0.02),

@@ -59,7 +59,8 @@ def test_a_family_with_a_bad_declaration_is_refused():
 
 
 def test_schedule_callbacks_decay_only_where_the_recipe_says():
-    from genai_tf.training.callbacks import LearningRateDecay, TimeBudget, schedule_callbacks
+    from genai_tf.training.callbacks import TimeBudget
+    from genai_tf.training.schedule import LearningRateDecay, schedule_callbacks
 
     assert schedule_callbacks(registry.family("autoencoder")) == []
     (cosine,) = schedule_callbacks(registry.family("vae"), total_steps=100)

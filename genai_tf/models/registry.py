@@ -55,7 +55,7 @@ class Family:
 
     ``decay_start`` (a share of training in [0, 1)) adds a ``decay_shape`` decay
     ("linear" or "cosine") of every learning rate to ``decay_final_fraction`` of it over the rest
-    of training (``training.callbacks.schedule_callbacks``); ``None`` keeps the rates constant.
+    of training (``training.schedule.schedule_callbacks``); ``None`` keeps the rates constant.
     """
 
     name: str

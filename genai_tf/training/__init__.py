@@ -5,7 +5,8 @@
 - :mod:`~genai_tf.training.run_folder`: a run's folder (file names, atomic writes, loading) and
   :class:`TrainingRun`, the one summary of a run;
 - :mod:`~genai_tf.training.resume`: what a checkpoint holds so that a killed run resumes exactly;
-- :mod:`~genai_tf.training.callbacks`: the NaN guard, time budget, clocks and learning-rate decay.
+- :mod:`~genai_tf.training.callbacks`: the NaN guard, the time budget and the step and epoch clocks;
+- :mod:`~genai_tf.training.schedule`: the learning-rate decay of a recipe.
 
 ``from genai_tf import training`` then ``training.train(...)``: the package offers the loop's
 functions and the run summary by name.

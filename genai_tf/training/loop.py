@@ -29,7 +29,7 @@ import keras
 
 from genai_tf.models import registry
 from genai_tf.training import callbacks as course_callbacks
-from genai_tf.training import resume, run_folder
+from genai_tf.training import resume, run_folder, schedule
 from genai_tf.training.run_folder import TrainingRun
 
 BIG_EPOCHS = 10**6  # fit's epoch cap when only a time budget stops training
@@ -195,7 +195,7 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
     clock_callback = course_callbacks.TimeBudget(math.inf if seconds is None else seconds, clock=clock,
                                                  spent=spent)
     budget = clock_callback if seconds is not None else None
-    decay_list = course_callbacks.schedule_callbacks(
+    decay_list = schedule.schedule_callbacks(
         chosen, budget=budget, total_steps=None if budget is not None else total_steps, initial_step=start_step,
         initial_rates=None if state is None else state["initial_rates"])
     decay = decay_list[0] if decay_list else None
