@@ -18,19 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from genai_tf.models.base import model_optimizers
-
-
-def tile_images(images, columns=None) -> np.ndarray:
-    """Tile ``(n, H, W, C)`` images into one ``(rows*H, columns*W, C)`` image, row by row."""
-    images = np.asarray(images)
-    count, height, width, channels = images.shape
-    columns = columns or int(math.ceil(math.sqrt(count)))
-    rows = int(math.ceil(count / columns))
-    canvas = np.zeros((rows * height, columns * width, channels), dtype=images.dtype)
-    for index, image in enumerate(images):
-        row, column = divmod(index, columns)
-        canvas[row * height:(row + 1) * height, column * width:(column + 1) * width] = image
-    return canvas
+from genai_tf.viz.tiles import tile_images
 
 
 class SampleGrid(keras.callbacks.Callback):
