@@ -182,11 +182,12 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: unknown model(s) {unknown}; choose from {MODELS}", file=sys.stderr)
         return 2
-    from genai_tf import data, feature_classifier
+    from genai_tf import feature_classifier
+    from genai_tf.data import images as image_data
 
     machine = common.machine_description()
     started = time.perf_counter()
-    test = data.load_dataset(args.dataset, data_dir=args.data_dir, seed=0)
+    test = image_data.load(args.dataset, data_dir=args.data_dir, seed=0)
     classifier = feature_classifier.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
     rows = []
     for family in families:

@@ -37,9 +37,9 @@ machine_description = common.machine_description
 
 
 def _load(args, binarize, quick):
-    from genai_tf import data
+    from genai_tf.data import images as image_data
 
-    return data.load_dataset(args.dataset, data_dir=args.data_dir, batch_size=args.batch_size,
+    return image_data.load(args.dataset, data_dir=args.data_dir, batch_size=args.batch_size,
                              limit=QUICK["limit"] if quick else None, seed=args.seed,
                              binarize=binarize)
 

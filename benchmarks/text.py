@@ -1,7 +1,7 @@
 """Benchmark of notebook 08's character models on Shakespeare: bits/char on held-out text per step.
 
 Each step of the notebook is trained on the same split of ``shakespeare.txt`` (36 plays and
-poems; 90/5/5 % by contiguous blocks, seed 0, see ``genai_tf.text``) and scored on the same
+poems; 90/5/5 % by contiguous blocks, seed 0, see ``genai_tf.data.text``) and scored on the same
 held-out test blocks: a unigram and add-k and Kneser–Ney n-grams (counted), then the MLP over a
 fixed context, the LSTM and the Transformer, each trained with its registered recipe through
 ``genai_tf.training.train`` (what ``genai-tf train FAMILY --text FILE --minutes M --clock cpu``
@@ -37,11 +37,11 @@ ADD_K = (5, 0.03)  # the add-k n-gram of the issue's scale note (k chosen on val
 
 
 def load(args, context, batch_size=64, block=None):
-    from genai_tf import text
+    from genai_tf.data import text
 
     source = "pydoc_topics" if args.quick else "shakespeare"
-    return text.load_text_dataset(source, context=context, batch_size=batch_size, seed=args.seed, data_dir=args.data_dir,
-                                  limit=60_000 if args.quick else None, block=block)
+    return text.load(source, context=context, batch_size=batch_size, seed=args.seed, data_dir=args.data_dir,
+                     limit=60_000 if args.quick else None, block=block)
 
 
 def scored(model, reference) -> dict:

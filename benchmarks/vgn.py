@@ -226,11 +226,12 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from genai_tf import data, feature_classifier
+    from genai_tf import feature_classifier
+    from genai_tf.data import images as image_data
 
     machine = common.machine_description()
     started = time.perf_counter()
-    test = data.load_dataset(args.dataset, data_dir=args.data_dir, seed=0)
+    test = image_data.load(args.dataset, data_dir=args.data_dir, seed=0)
     test_images = test.images("test")  # grey levels in [0, 1]: the real set for every model
     classifier = feature_classifier.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
     cvae_row = benchmark_cvae(args, classifier, test_images) if "cvae" in args.models else None

@@ -41,9 +41,9 @@ def environment_report() -> dict:
     Returns a dict with the keys ``genai_tf``, ``python``, ``tensorflow``, ``keras``,
     ``tensorflow_datasets``, ``numpy`` (version strings), ``profile``, ``devices`` (a list
     like ``["CPU:0", "GPU:0"]``), ``gpu`` (True when TensorFlow sees a GPU), ``datasets``
-    (``{name: (available_offline, how)}`` for every name in ``genai_tf.data.DATASETS``),
-    ``text_corpora`` (the same for ``genai_tf.text.TEXT_CORPORA``) and
-    ``problems`` (a list of versions that are too old; empty when all is well).
+    (``{kind: {source: (available_offline, how)}}`` for every named source of every kind of
+    ``genai_tf.data.KINDS``) and ``problems`` (a list of versions that are too old; empty when
+    all is well).
     """
     import keras
     import numpy as np
@@ -51,7 +51,7 @@ def environment_report() -> dict:
     import tensorflow_datasets as tfds
 
     import genai_tf
-    from genai_tf import config, data, text, text_sources
+    from genai_tf import config, data
 
     devices = tf.config.list_physical_devices()
     report = {
@@ -64,8 +64,8 @@ def environment_report() -> dict:
         "profile": config.get_profile(),
         "devices": [f"{d.device_type}:{d.name.split(':')[-1]}" for d in devices],
         "gpu": any(d.device_type == "GPU" for d in devices),
-        "datasets": {name: data.available_offline(name) for name in data.DATASETS},
-        "text_corpora": {name: text_sources.available_offline(name) for name in text.TEXT_CORPORA},
+        "datasets": {name: {source: data.kind(name).available_offline(source) for source in data.kind(name).SOURCES}
+                     for name in data.KINDS},
     }
     report["problems"] = version_problems(report)
     return report
@@ -80,12 +80,10 @@ def format_report(report: dict) -> str:
     lines.append("devices    " + ", ".join(report["devices"]))
     lines.append("gpu        " + ("yes" if report["gpu"] else "no (CPU only: use the smoke "
                                   "profile or pretrained checkpoints in class)"))
-    lines.append("datasets available offline:")
-    for name, (ok, how) in report["datasets"].items():
-        lines.append(f"  [{'x' if ok else ' '}] {name:<14} {how}")
-    lines.append("text corpora available offline:")
-    for name, (ok, how) in report.get("text_corpora", {}).items():
-        lines.append(f"  [{'x' if ok else ' '}] {name:<16} {how}")
+    for kind, sources in report["datasets"].items():
+        lines.append(f"{kind} available offline:")
+        for name, (ok, how) in sources.items():
+            lines.append(f"  [{'x' if ok else ' '}] {name:<16} {how}")
     lines.extend(f"problem: {problem}" for problem in report["problems"])
     return "\n".join(lines)
 
@@ -99,10 +97,11 @@ def training_smoke_test(seconds: float = 5.0, max_epochs: int = 20, seed: int = 
     """
     import numpy as np
 
-    from genai_tf import data, training
+    from genai_tf import training
+    from genai_tf.data import images
 
     start = time.perf_counter()
-    digits = data.load_dataset("digits", batch_size=64, binarize="dynamic", seed=seed)
+    digits = images.load("digits", batch_size=64, binarize="dynamic", seed=seed)
     run = training.train("vae", digits, epochs=max_epochs, seconds=seconds, seed=seed, latent_dim=8, log=None)
     # fit's first validation comes after one epoch; the untrained loss is the one before it
     losses = run.history["val_loss"]

@@ -115,7 +115,7 @@ def load_classifier(dataset_name, image_shape=(28, 28, 1), cache_dir=None, epoch
 
     Cached as ``<cache_dir>/<dataset>-<H>x<W>x<C>/classifier.keras`` plus ``classifier.json``
     (test accuracy, epochs, date). Training is seeded and uses the train split of
-    :func:`genai_tf.data.load_dataset` (seed 0); ``epochs`` defaults to ``DEFAULT_EPOCHS``.
+    :func:`genai_tf.data.images.load` (seed 0); ``epochs`` defaults to ``DEFAULT_EPOCHS``.
     An explicit ``epochs`` that differs from the cached model's retrains it, and so does a
     cached file this Keras cannot load (one saved by a newer Keras). ``verbose`` is passed to
     ``fit``.
@@ -155,10 +155,10 @@ def _train_classifier(dataset_name, size, channels, epochs, data_dir, verbose):
     """Train on the seed-0 train split; returns ``(model, test accuracy, epochs)``."""
     import keras
 
-    from genai_tf import data
+    from genai_tf.data import images
 
     batch_size = 64 if dataset_name == "digits" else 128
-    loaded = data.load_dataset(dataset_name, image_size=size, batch_size=batch_size, seed=0,
+    loaded = images.load(dataset_name, image_size=size, batch_size=batch_size, seed=0,
                                data_dir=data_dir)
     if loaded.image_shape[-1] != channels:
         raise ValueError(f"{dataset_name} images are {loaded.image_shape}, not "

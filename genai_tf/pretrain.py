@@ -73,13 +73,15 @@ def pretrain_family(name, dataset_name="mnist", output=None, data_dir=None, seed
     import tensorflow as tf
 
     import genai_tf
-    from genai_tf import config, feature_classifier, training
+    from genai_tf import config, data, feature_classifier, training
     from genai_tf.models import registry
 
     family = registry.family(name)
-    if family.text:
-        raise ValueError(f"{name} is a text family; pretrain trains the image families "
-                         f"({', '.join(pretrainable())}). Train text models with `genai-tf train {name} --text FILE`.")
+    sources = data.kind(family.data).SOURCES
+    if dataset_name not in sources:
+        raise ValueError(f"{name} is a {family.data} family and {dataset_name!r} is not one of its sources "
+                         f"({', '.join(sources)}); pretrain makes the checkpoints of {', '.join(pretrainable())}. "
+                         f"Train {name} with `genai-tf train {name}`.")
     if family.pretrain_budget is None and steps is None:
         raise ValueError(f"{name} has no pretrain budget in the registry; pass steps=, or pick one of "
                          f"{', '.join(pretrainable())}.")

@@ -2,13 +2,14 @@
 
 import pytest
 
-from genai_tf import checkpoints, config, data, training
+from genai_tf import checkpoints, config, training
+from genai_tf.data import images as image_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
 
 def test_load_or_train_trains_once_then_loads(tmp_path):
-    digits = data.load_dataset("digits", batch_size=32, limit=64, seed=0)
+    digits = image_data.load("digits", batch_size=32, limit=64, seed=0)
     first = checkpoints.load_or_train("ae", "autoencoder", digits, root=tmp_path, steps=2, log=None)
     assert not first.already_complete and first.steps == 2
     assert (tmp_path / "ae" / "model.keras").is_file() and (tmp_path / "ae" / "training.json").is_file()
@@ -39,7 +40,7 @@ def test_checkpoint_root_follows_environment(monkeypatch, tmp_path):
 def test_fit_or_load_trains_by_default_and_loads_only_when_asked(tmp_path, capsys):
     from genai_tf.models import registry
 
-    digits = data.load_dataset("digits", batch_size=32, limit=64, seed=0)
+    digits = image_data.load("digits", batch_size=32, limit=64, seed=0)
     pretrained = checkpoints.load_or_train("digits/autoencoder", "autoencoder", digits, root=tmp_path,
                                            steps=2, log=None).model
     fresh = registry.family("autoencoder").build(digits.image_shape, latent_dim=16, seed=1)

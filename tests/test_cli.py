@@ -9,7 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from genai_tf import cli, config, data, data_sources
+from genai_tf import cli, config, data
+from genai_tf.data import images as image_data
+from genai_tf.data import shared
 from genai_tf.models import registry
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
@@ -71,8 +73,9 @@ def test_sample_refuses_an_autoencoder(trained, tmp_path, capsys):
     assert "Autoencoder is not a generative model" in error and "vae" in error
     assert not output.exists()
     families = registry.families()  # the message lists the registry's image generators
-    assert all(name in error for name, family in families.items() if family.generates and not family.text)
-    assert not any(name in error for name, family in families.items() if family.text or not family.generates)
+    image_generators = [name for name, family in families.items() if family.generates and family.data == "images"]
+    assert image_generators and all(name in error for name in image_generators)
+    assert not any(name in error for name in families if name not in image_generators)
 
 
 def test_sample_from_a_missing_folder(tmp_path, capsys):
@@ -121,7 +124,7 @@ def test_train_unknown_dataset_lists_the_datasets(tmp_path, capsys):
     assert code == 2
     error = capsys.readouterr().err
     assert "'nope'" in error
-    for name in data.DATASETS:
+    for name in image_data.SOURCES:
         assert name in error
 
 
@@ -129,8 +132,8 @@ def test_train_offline_without_data_says_how_to_fix_it(tmp_path, monkeypatch, ca
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv(config.DATA_DIR_ENV, str(empty))
-    monkeypatch.setattr(data_sources, "network_available", lambda *args, **kwargs: False)
-    monkeypatch.setattr(data_sources, "prepared", lambda builder: False)  # ignore any tfds cache
+    monkeypatch.setattr(shared, "network_available", lambda *args, **kwargs: False)
+    monkeypatch.setattr(shared, "prepared", lambda builder: False)  # ignore any tfds cache
     code = cli.main(["train", "vae", "--dataset", "mnist", "--epochs", "1",
                      "--output", str(tmp_path / "out")])
     assert code == 1
@@ -138,6 +141,25 @@ def test_train_offline_without_data_says_how_to_fix_it(tmp_path, monkeypatch, ca
     assert "'mnist'" in error and "network" in error
     assert "digits" in error and config.DATA_DIR_ENV in error and "mnist.npz" in error
     assert not (tmp_path / "out" / "model.keras").exists()
+
+
+# A quick `genai-tf train` of each kind of data: a new kind adds its line.
+TRAIN_ARGS = {
+    "images": ["autoencoder", "--dataset", "digits", "--epochs", "1", "--limit", "64", "--batch-size", "32"],
+    "text": ["ngram", "--dataset", "pydoc_topics", "--limit", "30000"],
+}
+
+
+@pytest.mark.parametrize("kind", list(data.KINDS))
+def test_training_a_finished_run_again_says_so_and_exits_0(kind, tmp_path):
+    assert kind in TRAIN_ARGS, f"add a quick `genai-tf train` of the kind {kind!r} to TRAIN_ARGS"
+    assert registry.family(TRAIN_ARGS[kind][0]).data == kind
+    argv = ["train", *TRAIN_ARGS[kind], "--output", tmp_path / "run"]
+    code, out, err = run_cli(argv)
+    assert code == 0 and (tmp_path / "run" / "model.keras").is_file(), err
+    code, out, err = run_cli(argv)
+    assert code == 0, err
+    assert "already holds this finished run" in out and "--fresh" in out, out
 
 
 def test_unknown_family_is_a_usage_error(tmp_path, capsys):
@@ -188,7 +210,8 @@ def test_version_and_help(capsys):
     for action in parser._subparsers._group_actions[0].choices.values():
         for option in action._actions:
             assert option.help, f"{action.prog} {option.dest} has no help text"
-    assert all(name in cli.DATASET_HELP for name in data.DATASETS)
+    for kind in data.KINDS:  # the help names every kind's sources
+        assert all(name in cli.DATASET_HELP for name in data.kind(kind).SOURCES), kind
 
 
 def test_help_answers_without_importing_tensorflow():

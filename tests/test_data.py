@@ -1,4 +1,4 @@
-"""Tests of genai_tf.data: splits, shapes, binarization, the .npz and tfds paths, offline errors."""
+"""Tests of genai_tf.data.images: splits, shapes, binarization, the .npz and tfds paths, offline errors."""
 
 import time
 from pathlib import Path
@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 import genai_tf.config as config
-import genai_tf.data as data
-import genai_tf.data_sources as data_sources
+from genai_tf.data import image_sources, shared
+from genai_tf.data import images as image_data
 
 REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
 
@@ -46,13 +46,13 @@ def write_npz(path, n_train, n_test, image_shape, label_shape=()):
 
 
 def test_digits_shapes_dtypes_and_range():
-    loaded = data.load_dataset("digits", batch_size=64)
+    loaded = image_data.load("digits", batch_size=64)
     assert loaded.image_shape == (28, 28, 1)
     assert loaded.num_classes == 10
     images, labels = next(iter(loaded.train))
     assert images.shape == (64, 28, 28, 1) and images.dtype == tf.float32
     assert labels.shape == (64,) and labels.dtype == tf.int32
-    for split in data.SPLITS:
+    for split in image_data.SPLITS:
         x, y = loaded.images(split), loaded.labels(split)
         assert x.dtype == np.float32 and y.dtype == np.int32
         assert x.shape[1:] == (28, 28, 1) and len(x) == len(y)
@@ -62,33 +62,33 @@ def test_digits_shapes_dtypes_and_range():
 
 
 def test_digits_splits_partition_the_1797_images():
-    loaded = data.load_dataset("digits", image_size=None)
-    sizes = {split: len(loaded.images(split)) for split in data.SPLITS}
+    loaded = image_data.load("digits", image_size=None)
+    sizes = {split: len(loaded.images(split)) for split in image_data.SPLITS}
     assert sizes == {"train": 1374, "validation": 153, "test": 270}
-    hashes = [row_hashes(loaded.images(split)) for split in data.SPLITS]
+    hashes = [row_hashes(loaded.images(split)) for split in image_data.SPLITS]
     assert sum(len(h) for h in hashes) == 1797
     assert len(set().union(*hashes)) == 1797  # disjoint
 
 
 def test_digits_native_size_and_values():
-    loaded = data.load_dataset("digits", image_size=None)
+    loaded = image_data.load("digits", image_size=None)
     assert loaded.image_shape == (8, 8, 1)
     levels = np.unique(loaded.images("train") * 16)
     np.testing.assert_allclose(levels, np.round(levels))  # 0..16 divided by 16
 
 
 def test_digits_seeded_splits():
-    first = data.load_dataset("digits", image_size=None, seed=3)
-    again = data.load_dataset("digits", image_size=None, seed=3)
-    other = data.load_dataset("digits", image_size=None, seed=4)
-    for split in data.SPLITS:
+    first = image_data.load("digits", image_size=None, seed=3)
+    again = image_data.load("digits", image_size=None, seed=3)
+    other = image_data.load("digits", image_size=None, seed=4)
+    for split in image_data.SPLITS:
         np.testing.assert_array_equal(first.images(split), again.images(split))
         np.testing.assert_array_equal(first.labels(split), again.labels(split))
     assert row_hashes(first.images("test")) != row_hashes(other.images("test"))
 
 
 def test_train_reshuffles_each_epoch_but_validation_keeps_its_order():
-    loaded = data.load_dataset("digits", image_size=None, batch_size=32)
+    loaded = image_data.load("digits", image_size=None, batch_size=32)
     assert not np.array_equal(first_batch_images(loaded.train), first_batch_images(loaded.train))
     np.testing.assert_array_equal(first_batch_images(loaded.validation),
                                   loaded.images("validation")[:32])
@@ -97,13 +97,13 @@ def test_train_reshuffles_each_epoch_but_validation_keeps_its_order():
 
 
 def test_limit():
-    loaded = data.load_dataset("digits", limit=100, batch_size=64)
+    loaded = image_data.load("digits", limit=100, batch_size=64)
     assert len(loaded.images("train")) == 100
     assert len(loaded.images("validation")) == 100
     assert len(loaded.images("test")) == 100
     assert [int(y.shape[0]) for _, y in loaded.train] == [64, 36]
-    small = data.load_dataset("digits", limit=10)
-    full = data.load_dataset("digits", image_size=28)
+    small = image_data.load("digits", limit=10)
+    full = image_data.load("digits", image_size=28)
     assert row_hashes(small.images("train")) <= row_hashes(full.images("train"))
 
 
@@ -112,16 +112,16 @@ def test_limit():
 
 def test_binarize_images_is_seeded_bernoulli():
     grey = np.full((200, 8, 8, 1), 0.3, np.float32)
-    drawn = data.binarize_images(grey, seed=0)
+    drawn = image_data.binarize_images(grey, seed=0)
     assert drawn.dtype == np.float32 and drawn.shape == grey.shape
     assert set(np.unique(drawn)) <= {0.0, 1.0}
     assert abs(drawn.mean() - 0.3) < 0.02
-    np.testing.assert_array_equal(drawn, data.binarize_images(grey, seed=0))
-    assert not np.array_equal(drawn, data.binarize_images(grey, seed=1))
+    np.testing.assert_array_equal(drawn, image_data.binarize_images(grey, seed=0))
+    assert not np.array_equal(drawn, image_data.binarize_images(grey, seed=1))
 
 
 def test_static_binarization():
-    loaded = data.load_dataset("digits", binarize="static", batch_size=256)
+    loaded = image_data.load("digits", binarize="static", batch_size=256)
     for dataset in (loaded.train, loaded.validation, loaded.test):
         assert set(np.unique(first_batch_images(dataset))) <= {0.0, 1.0}
     assert len(np.unique(loaded.images("train"))) > 2  # arrays keep the grey levels
@@ -130,12 +130,12 @@ def test_static_binarization():
 
 
 def test_dynamic_binarization_changes_each_epoch_and_is_reproducible():
-    loaded = data.load_dataset("digits", binarize="dynamic", shuffle_buffer=1)
+    loaded = image_data.load("digits", binarize="dynamic", shuffle_buffer=1)
     epoch_1 = first_batch_images(loaded.train)
     epoch_2 = first_batch_images(loaded.train)
     assert set(np.unique(epoch_1)) <= {0.0, 1.0}
     assert not np.array_equal(epoch_1, epoch_2)  # same images (buffer 1), new pixels
-    fresh = data.load_dataset("digits", binarize="dynamic", shuffle_buffer=1)
+    fresh = image_data.load("digits", binarize="dynamic", shuffle_buffer=1)
     np.testing.assert_array_equal(epoch_1, first_batch_images(fresh.train))
     np.testing.assert_array_equal(first_batch_images(loaded.validation),
                                   first_batch_images(loaded.validation))
@@ -145,11 +145,11 @@ def test_dynamic_binarization_changes_each_epoch_and_is_reproducible():
 
 
 def test_npz_mnist_layout(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: pytest.fail("network"))
+    monkeypatch.setattr(shared, "network_available", lambda *a, **k: pytest.fail("network"))
     write_npz(tmp_path / "mnist.npz", 200, 50, (28, 28))
-    loaded = data.load_dataset("mnist", data_dir=str(tmp_path), batch_size=32)
+    loaded = image_data.load("mnist", data_dir=str(tmp_path), batch_size=32)
     assert loaded.image_shape == (28, 28, 1)
-    assert [len(loaded.images(s)) for s in data.SPLITS] == [180, 20, 50]
+    assert [len(loaded.images(s)) for s in image_data.SPLITS] == [180, 20, 50]
     images, labels = next(iter(loaded.train))
     assert images.shape == (32, 28, 28, 1) and labels.dtype == tf.int32
     raw = np.load(tmp_path / "mnist.npz")
@@ -157,19 +157,19 @@ def test_npz_mnist_layout(tmp_path, monkeypatch):
 
 
 def test_npz_cifar_layout_from_env(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: pytest.fail("network"))
+    monkeypatch.setattr(shared, "network_available", lambda *a, **k: pytest.fail("network"))
     monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path))
     write_npz(tmp_path / "cifar10.npz", 60, 20, (32, 32, 3), label_shape=(1,))
-    loaded = data.load_dataset("cifar10", image_size=16)
+    loaded = image_data.load("cifar10", image_size=16)
     assert loaded.image_shape == (16, 16, 3)
     assert loaded.labels("train").shape == (54,)
-    assert data.available_offline("cifar10") == (True, str(tmp_path / "cifar10.npz"))
+    assert image_data.available_offline("cifar10") == (True, f"local file {tmp_path / 'cifar10.npz'}")
 
 
 def test_malformed_npz(tmp_path):
     np.savez(tmp_path / "mnist.npz", x_train=np.zeros((4, 28, 28), np.uint8))
-    with pytest.raises(data.DatasetUnavailableError, match="y_train") as error:
-        data.load_dataset("mnist", data_dir=str(tmp_path))
+    with pytest.raises(shared.DatasetUnavailableError, match="y_train") as error:
+        image_data.load("mnist", data_dir=str(tmp_path))
     assert "mnist.npz" in str(error.value)
 
 
@@ -228,8 +228,8 @@ BAD_NPZ = {
 def test_bad_npz_is_rejected_naming_the_file_what_was_found_and_the_fix(tmp_path, case):
     replaced, needed = BAD_NPZ[case]
     write_arrays(tmp_path / "mnist.npz", **replaced)
-    with pytest.raises(data.DatasetUnavailableError) as error:
-        data.load_dataset("mnist", data_dir=str(tmp_path), image_size=None)
+    with pytest.raises(shared.DatasetUnavailableError) as error:
+        image_data.load("mnist", data_dir=str(tmp_path), image_size=None)
     message = str(error.value)
     for text in (str(tmp_path / "mnist.npz"), *needed):
         assert text in message, f"{case}: {text!r} missing from: {message}"
@@ -239,15 +239,15 @@ def test_npz_floats_in_0_1_and_binary_integers_are_kept_exactly(tmp_path):
     x_train = grey_levels().astype(np.float64)
     x_test = (pixels_0_255(12) > 127).astype(np.int64)[..., None]  # (12, 28, 28, 1) of 0 / 1
     write_arrays(tmp_path / "mnist.npz", x_train=x_train, x_test=x_test)
-    loaded = data.load_dataset("mnist", data_dir=str(tmp_path), image_size=None, validation_fraction=0.25)
+    loaded = image_data.load("mnist", data_dir=str(tmp_path), image_size=None, validation_fraction=0.25)
     train_and_validation = np.concatenate([loaded.images("train"), loaded.images("validation")])
     assert row_hashes(train_and_validation) == row_hashes(x_train.astype(np.float32)[..., None])
     np.testing.assert_array_equal(loaded.images("test"), x_test.astype(np.float32))
 
 
 def test_out_of_range_pixels_from_any_source_are_refused_not_clipped():
-    with pytest.raises(data.DatasetUnavailableError, match=r"float64 values in \[0, 2\]"):
-        data._to_float(np.linspace(0.0, 2.0, 2 * 8 * 8).reshape(2, 8, 8), None, "digits")
+    with pytest.raises(shared.DatasetUnavailableError, match=r"float64 values in \[0, 2\]"):
+        image_sources.to_float(np.linspace(0.0, 2.0, 2 * 8 * 8).reshape(2, 8, 8), None, "digits")
 
 
 # --- tensorflow-datasets and offline behaviour -------------------------------------------
@@ -256,33 +256,33 @@ def test_out_of_range_pixels_from_any_source_are_refused_not_clipped():
 def test_tfds_path_with_mock_data(no_data_dir, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: True)
+    monkeypatch.setattr(shared, "network_available", lambda *a, **k: True)
     with tfds.testing.mock_data(num_examples=40):
-        loaded = data.load_dataset("mnist", image_size=None, batch_size=16)
+        loaded = image_data.load("mnist", image_size=None, batch_size=16)
     assert loaded.image_shape == (28, 28, 1)
-    assert [len(loaded.images(s)) for s in data.SPLITS] == [36, 4, 40]
+    assert [len(loaded.images(s)) for s in image_data.SPLITS] == [36, 4, 40]
     images, labels = next(iter(loaded.train))
     assert images.shape == (16, 28, 28, 1) and labels.dtype == tf.int32
 
 
 def test_offline_raises_quickly_with_both_fixes(no_data_dir, monkeypatch):
-    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: False)
-    monkeypatch.setattr(data_sources, "prepared", lambda builder: False)  # ignore any tfds cache
+    monkeypatch.setattr(shared, "network_available", lambda *a, **k: False)
+    monkeypatch.setattr(shared, "prepared", lambda builder: False)  # ignore any tfds cache
     start = time.monotonic()
-    with pytest.raises(data.DatasetUnavailableError) as error:
-        data.load_dataset("mnist")
+    with pytest.raises(shared.DatasetUnavailableError) as error:
+        image_data.load("mnist")
     # tfds alone would retry for about 200 s; 60 s leaves room for a slow import on a busy machine
     assert time.monotonic() - start < 60
     message = str(error.value)
     for needed in ("'mnist'", "digits", "GENAI_TF_DATA_DIR", str(no_data_dir / "mnist.npz")):
         assert needed in message
-    assert data.available_offline("mnist")[0] is False
-    assert data.available_offline("digits") == (True, "bundled with scikit-learn")
+    assert image_data.available_offline("mnist")[0] is False
+    assert image_data.available_offline("digits") == (True, "bundled with scikit-learn")
 
 
 def test_real_network_probe_returns_quickly():
     start = time.monotonic()
-    assert isinstance(data.network_available(timeout=3.0), bool)
+    assert isinstance(shared.network_available(timeout=3.0), bool)
     assert time.monotonic() - start <= 15  # the probe thread is joined after its 3 s timeout
 
 
@@ -291,7 +291,7 @@ def test_real_network_probe_returns_quickly():
 
 def test_unknown_name():
     with pytest.raises(ValueError, match="digits") as error:
-        data.load_dataset("mnsit")
+        image_data.load("mnsit")
     assert "'mnist'" in str(error.value)  # close-match suggestion
 
 
@@ -305,11 +305,11 @@ def test_unknown_name():
 )
 def test_bad_arguments(argument, value):
     with pytest.raises(ValueError, match=argument):
-        data.load_dataset("digits", **{argument: value})
+        image_data.load("digits", **{argument: value})
 
 
 def test_unknown_split():
-    loaded = data.load_dataset("digits", limit=10)
+    loaded = image_data.load("digits", limit=10)
     with pytest.raises(ValueError, match="split"):
         loaded.images("valid")
 
@@ -320,8 +320,8 @@ def test_unknown_split():
 def test_real_mnist():
     if not REAL_MNIST.exists():
         pytest.skip(f"{REAL_MNIST} is absent")
-    loaded = data.load_dataset("mnist", data_dir=str(REAL_MNIST.parent), limit=1000)
+    loaded = image_data.load("mnist", data_dir=str(REAL_MNIST.parent), limit=1000)
     assert loaded.image_shape == (28, 28, 1)
-    assert [len(loaded.images(s)) for s in data.SPLITS] == [1000, 1000, 1000]
+    assert [len(loaded.images(s)) for s in image_data.SPLITS] == [1000, 1000, 1000]
     assert abs(float(loaded.images("train").mean()) - 0.1307) < 0.01
     assert set(np.unique(loaded.labels("test"))) == set(range(10))

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from genai_tf import cli, data, losses, sampling
+from genai_tf import cli, losses, sampling
+from genai_tf.data import images as image_data
 from genai_tf.models import diffusion, registry
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
@@ -217,7 +218,7 @@ def test_sample_can_clip_and_return_the_trajectory():
 # --- the model -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def digits():
-    return data.load_dataset("digits", batch_size=32, limit=256, seed=0)
+    return image_data.load("digits", batch_size=32, limit=256, seed=0)
 
 
 def _small_model(ema_decay=None, seed=0):

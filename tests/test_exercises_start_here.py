@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from genai_tf import config, data
+from genai_tf import config
+from genai_tf.data import images as image_data
 from genai_tf.exercises import start_here as checks
 from tests.test_exercises_engine import assert_fails, assert_passes, not_implemented
 
@@ -19,8 +20,8 @@ def test_num_pixels_check():
 
 def test_digits_split_sizes_check():
     def sizes(seed, fraction):
-        loaded = data.load_dataset("digits", seed=seed, validation_fraction=fraction)
-        return [len(loaded.images(split)) for split in data.SPLITS]
+        loaded = image_data.load("digits", seed=seed, validation_fraction=fraction)
+        return [len(loaded.images(split)) for split in image_data.SPLITS]
 
     assert_passes(checks.digits_split_sizes(sizes))
 
@@ -28,7 +29,7 @@ def test_digits_split_sizes_check():
         validation = round(fraction * 1797)
         return [1797 - 270 - validation, validation, 270]
 
-    assert_fails(checks.digits_split_sizes(validation_of_everything), "Hint:", "load_dataset")
+    assert_fails(checks.digits_split_sizes(validation_of_everything), "Hint:", "images.load")
     assert_fails(checks.digits_split_sizes(not_implemented), "not implemented")
 
 

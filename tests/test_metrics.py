@@ -10,7 +10,8 @@ import tensorflow as tf
 from scipy import integrate, special, stats
 from sklearn.decomposition import PCA
 
-from genai_tf import data, losses, metrics
+from genai_tf import losses, metrics
+from genai_tf.data import images as image_data
 from genai_tf.models import registry
 from genai_tf.models.vae import build_conv_vae
 
@@ -289,7 +290,7 @@ def test_linear_gaussian_toy_weights_average_to_the_elbo_and_l_k_rises_to_log_px
 
 @pytest.fixture(scope="module")
 def trained_vae():
-    digits = data.load_dataset("digits", batch_size=64, limit=256, seed=0, binarize="static")
+    digits = image_data.load("digits", batch_size=64, limit=256, seed=0, binarize="static")
     keras.utils.set_random_seed(0)
     model = build_conv_vae(digits.image_shape, latent_dim=2, filters=(8, 16), dense_units=32, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(5e-3))

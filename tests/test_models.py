@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from genai_tf import data, losses
+from genai_tf import losses
+from genai_tf.data import images as image_data
 from genai_tf.models.autoencoder import Autoencoder, build_conv_autoencoder, build_dense_autoencoder
 from genai_tf.models.vae import VAE, build_conv_vae
 
@@ -42,7 +43,7 @@ def build(kind, seed=0, learning_rate=5e-3):
 
 @pytest.fixture(scope="module")
 def digits():
-    return data.load_dataset("digits", batch_size=64, limit=256, seed=0)
+    return image_data.load("digits", batch_size=64, limit=256, seed=0)
 
 
 @pytest.fixture(scope="module")

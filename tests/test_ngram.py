@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from genai_tf import sampling
+from genai_tf.data import text as text_data
+from genai_tf.data.text import TextSpec, Vocabulary
 from genai_tf.models import ngram
 from genai_tf.models.ngram import NGramModel
-from genai_tf.text import TextSpec, Vocabulary, load_text_dataset
 
 BLOCKS = ["abracadabra cab", "a bad cab; arc", "dab abba cadabra"]
 CHARACTERS = "".join(sorted(set("".join(BLOCKS)) | {"z"}))  # "z" is never seen
@@ -211,7 +212,7 @@ def test_save_and_load_round_trip(tmp_path, smoothing):
 
 
 def test_held_out_score_is_finite_and_beats_the_unigram():
-    data = load_text_dataset("pydoc_topics", context=8, limit=120_000)
+    data = text_data.load("pydoc_topics", context=8, limit=120_000)
     train = data.ids("train")
     unigram = NGramModel(data.vocabulary, order=1).count(train)
     uniform = math.log(data.vocabulary.size)

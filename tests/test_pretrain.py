@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from genai_tf import checkpoints, cli, data, feature_classifier, pretrain, training
+from genai_tf import checkpoints, cli, feature_classifier, pretrain, training
+from genai_tf.data import images as image_data
 from genai_tf.models import registry
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
@@ -14,13 +15,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 
 @pytest.fixture(scope="module")
 def classifier():
-    return feature_classifier.load_classifier("digits", data.load_dataset("digits", seed=0).image_shape, verbose=0)
+    return feature_classifier.load_classifier("digits", image_data.load("digits", seed=0).image_shape, verbose=0)
 
 
 def test_every_image_family_has_a_pretrain_budget_and_no_text_family_does():
     for name in registry.names():
         family = registry.family(name)
-        assert (family.pretrain_budget is not None) == (not family.text), name
+        assert (family.pretrain_budget is not None) == (family.data != "text"), name
     assert registry.family("dcgan").pretrain_budget == {"seconds": 1800.0, "clock": "cpu"}
     assert pretrain.pretrainable()[0] == "autoencoder" and "ngram" not in pretrain.pretrainable()
 
@@ -41,7 +42,7 @@ def test_a_pretrained_generator_has_a_true_manifest_and_the_notebooks_load_it(tm
     assert pretrain.verify(folder) == manifest
 
     # the notebooks' one loader picks it up instead of training
-    dataset = data.load_dataset("digits", batch_size=registry.family("dcgan").batch_size, seed=0)
+    dataset = image_data.load("digits", batch_size=registry.family("dcgan").batch_size, seed=0)
     run = checkpoints.load_or_train("dcgan", "dcgan", dataset, root=tmp_path, steps=5, verbose=False)
     assert run.already_complete and run.steps == 2
     # the manifest's metrics are the saved model's: scored again from disk, they agree
@@ -63,7 +64,7 @@ def test_an_autoencoder_is_judged_by_its_test_mse_and_a_conditional_gan_by_the_d
     ae = pretrain.pretrain_family("autoencoder", "digits", output=tmp_path, steps=2, classifier=classifier,
                                   verbose=False)
     model = training.load_model(tmp_path / "autoencoder")
-    test = data.load_dataset("digits", seed=0).images("test")
+    test = image_data.load("digits", seed=0).images("test")
     assert ae["metrics"]["test_mse"] == pytest.approx(float(np.mean((np.asarray(model(test)) - test) ** 2)), rel=1e-4)
     cgan = pretrain.pretrain_family("cgan", "digits", output=tmp_path, steps=2, num_samples=50,
                                     classifier=classifier, verbose=False)

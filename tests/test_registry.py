@@ -27,7 +27,7 @@ def test_registry_and_modules_agree():
         assert declared == registered, module_name
         for name, family in module.FAMILIES.items():
             assert family.name == name
-            assert family.data in registry.DATA_KINDS
+            assert family.data in data.KINDS
     assert list(registry.families()) == list(registry.names())
 
 
@@ -79,14 +79,38 @@ def _sample(family, model, seed):
     return np.asarray(family.sample(model, 6, seed=seed, labels=labels))
 
 
-IMAGE_FAMILIES = [name for name in registry.names() if not registry.family(name).text]
-TEXT_FAMILIES = [name for name in registry.names() if registry.family(name).text]
+FAMILIES_BY_KIND = {kind: list(registry.families(kind)) for kind in data.KINDS}
+IMAGE_FAMILIES, TEXT_FAMILIES = FAMILIES_BY_KIND["images"], FAMILIES_BY_KIND["text"]
+# kind -> the test below that trains, saves, loads and samples each of its families
+ROUND_TRIP_TESTS = {"images": "test_every_image_family_trains_saves_loads_and_samples",
+                    "text": "test_every_text_family_trains_saves_loads_scores_and_samples"}
+
+
+@pytest.mark.parametrize("kind", list(data.KINDS))
+def test_every_kind_has_families_and_a_round_trip_test(kind):
+    assert FAMILIES_BY_KIND[kind], f"no registered family trains on the kind {kind!r}"
+    assert kind in ROUND_TRIP_TESTS and ROUND_TRIP_TESTS[kind] in globals(), (
+        f"the kind {kind!r} has no train/save/load/sample test here: add one and name it in ROUND_TRIP_TESTS")
+
+
+@pytest.mark.parametrize("kind", list(data.KINDS))
+def test_a_family_refuses_data_of_another_kind_and_says_how_to_load_its_own(kind):
+    family = registry.family(FAMILIES_BY_KIND[kind][0])
+    for other in data.KINDS:
+        if other == kind:
+            continue
+        module = data.kind(other)
+        wrong = module.load(module.DEFAULT, limit=60_000 if other == "text" else 16)
+        with pytest.raises(ValueError) as error:
+            training.train(family, wrong, steps=1, log=None)
+        message = str(error.value)
+        assert f"{family.name} models {kind}" in message and f"genai_tf.data.kind({kind!r})" in message, message
 
 
 @pytest.mark.parametrize("name", IMAGE_FAMILIES)
 def test_every_image_family_trains_saves_loads_and_samples(name, tmp_path):
     family = registry.family(name)
-    digits = data.load_dataset("digits", batch_size=32, limit=64, seed=0, binarize=family.binarize)
+    digits = training.family_dataset(family, "digits", batch_size=32, limit=64, seed=0)
     latent_dim = 3 if family.latent_dim else None  # diffusion has no separate latent
     run = training.train(family, digits, steps=2, seed=0, latent_dim=latent_dim, output=tmp_path / name, log=None)
     model = run.model
@@ -127,21 +151,17 @@ def test_every_image_family_trains_saves_loads_and_samples(name, tmp_path):
 
 @pytest.fixture(scope="module")
 def corpus_text():
-    from genai_tf import text
+    from genai_tf.data import text
 
     return text.load_text("pydoc_topics")[1][:30_000]
 
 
 @pytest.mark.parametrize("name", TEXT_FAMILIES)
 def test_every_text_family_trains_saves_loads_scores_and_samples(name, tmp_path, corpus_text):
-    from genai_tf import text
-
     family = registry.family(name)
     path = tmp_path / "corpus.txt"
     path.write_text(corpus_text, encoding="utf-8")
-    corpus = text.load_text_dataset(str(path), context=family.context, batch_size=8, seed=0)
-    with pytest.raises(ValueError, match="models text"):
-        training.train(family, data.load_dataset("digits", limit=16), steps=1, log=None)
+    corpus = training.family_dataset(family, str(path), batch_size=8, seed=0)
     run = training.train(family, corpus, steps=2, seed=0, output=tmp_path / name, log=None)
     model = run.model
     assert type(model) is family.model_class and run.steps == (0 if family.counted else 2)

@@ -2,14 +2,16 @@
 independent computations, the cached digits classifier, evaluate_samples, its report and the
 ``genai-tf evaluate`` command."""
 
+import itertools
 import json
 import os
 
 import numpy as np
 import pytest
 
-from genai_tf import cli, data, feature_classifier, tables
+from genai_tf import cli, feature_classifier, tables
 from genai_tf import sample_quality as sq
+from genai_tf.data import images as image_data
 
 # --- Fréchet distance -----------------------------------------------------------------------
 
@@ -111,6 +113,48 @@ def test_kid_same_distribution_near_zero_and_shifted_positive():
     assert shifted_mean > 0.5 > 10 * abs(same_mean)
 
 
+def test_polynomial_mmd2_resplits_are_the_mmd2_of_uniform_random_splits():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(2, 3)), rng.normal(size=(3, 3))
+    pooled = np.concatenate([x, y])
+    every_split = {}  # all C(5, 2) = 10 splits, by the library's MMD² itself
+    for rows in itertools.combinations(range(5), 2):
+        rest = [row for row in range(5) if row not in rows]
+        every_split[rows] = sq.polynomial_mmd2(pooled[list(rows)], pooled[rest])
+    exact = np.array(list(every_split.values()))
+    assert exact.mean() == pytest.approx(0.0, abs=1e-9)  # unbiased: 0 on average over all splits
+    values = sq.polynomial_mmd2_resplits(x, y, num_resplits=3000, seed=1)
+    assert values.shape == (3000,)
+    nearest = np.abs(values[:, None] - exact[None, :]).argmin(axis=1)
+    np.testing.assert_allclose(values, exact[nearest], rtol=1e-9, atol=1e-9)
+    counts = np.bincount(nearest, minlength=len(exact))  # each split 300 times on average
+    assert counts.min() > 220 and counts.max() < 380
+
+
+def test_polynomial_mmd2_resplits_match_a_monte_carlo_of_permuted_splits_and_give_uniform_p_values():
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(30, 4)), rng.normal(size=(45, 4))
+    pooled = np.concatenate([x, y])
+    values = sq.polynomial_mmd2_resplits(x, y, num_resplits=4000, seed=2)
+    monte_carlo = []  # the same null, one permutation and one polynomial_mmd2 at a time
+    for _ in range(1000):
+        order = rng.permutation(len(pooled))
+        monte_carlo.append(sq.polynomial_mmd2(pooled[order[:30]], pooled[order[30:]]))
+    monte_carlo = np.array(monte_carlo)
+    assert abs(values.mean()) < 5 * values.std() / np.sqrt(len(values))
+    assert values.std() == pytest.approx(monte_carlo.std(), rel=0.12)
+    np.testing.assert_allclose(np.quantile(values, [0.1, 0.5, 0.9]), np.quantile(monte_carlo, [0.1, 0.5, 0.9]),
+                               atol=0.15 * monte_carlo.std())
+
+    def p_value(a, b, seed):
+        null = sq.polynomial_mmd2_resplits(a, b, num_resplits=200, seed=seed)
+        return (1 + np.sum(np.abs(null) >= abs(sq.polynomial_mmd2(a, b)))) / (1 + len(null))
+
+    same = [p_value(rng.normal(size=(12, 3)), rng.normal(size=(15, 3)), seed) for seed in range(200)]
+    assert 6 <= np.sum(np.array(same) <= 0.1) <= 36   # Binomial(200, 0.1): 20 ± 3.4 sd
+    assert p_value(x, y + 1.0, 0) == pytest.approx(1 / 201)  # a shift: no re-split is as far from 0
+
+
 # --- Inception score ------------------------------------------------------------------------
 
 
@@ -163,7 +207,7 @@ def classifier(cache_dir):
 
 @pytest.fixture(scope="module")
 def digits():
-    return data.load_dataset("digits")
+    return image_data.load("digits")
 
 
 def test_classifier_trains_caches_and_reloads(classifier, cache_dir, capsys):

@@ -1,4 +1,4 @@
-"""Tests of genai_tf.text and genai_tf.text_sources: the vocabulary, the corpora and their errors,
+"""Tests of genai_tf.data.text and genai_tf.data.corpora: the vocabulary, the corpora and their errors,
 the block splits, the train windows (seeded by step) and the validation windows."""
 
 import math
@@ -9,9 +9,7 @@ import pytest
 import tensorflow as tf
 
 import genai_tf.config as config
-import genai_tf.data_sources as data_sources
-import genai_tf.text as text
-import genai_tf.text_sources as text_sources
+from genai_tf.data import corpora, shared, text
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
@@ -42,7 +40,7 @@ def text_file(tmp_path):
 
 
 def load(text_file, content, **kwargs):
-    return text.load_text_dataset(str(text_file(content)), **kwargs)
+    return text.load(str(text_file(content)), **kwargs)
 
 
 # --- the vocabulary ---------------------------------------------------------------------------
@@ -109,7 +107,7 @@ def test_unknown_name_lists_the_corpora_and_suggests_one():
         text.load_text("tiny_shakespear")
     message = str(error.value)
     assert "Did you mean 'tiny_shakespeare'?" in message
-    assert all(name in message for name in text.TEXT_CORPORA)
+    assert all(name in message for name in text.SOURCES)
     with pytest.raises(ValueError, match="Unknown text corpus 'zzz'") as error:
         text.load_text("zzz")
     assert "Did you mean" not in str(error.value)
@@ -118,7 +116,7 @@ def test_unknown_name_lists_the_corpora_and_suggests_one():
 def test_tiny_shakespeare_from_tfds_joins_the_splits_in_order(no_data_dir, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: True)
+    monkeypatch.setattr(shared, "network_available", lambda *a, **k: True)
     pieces = {"train": "First Citizen:\n", "validation": "Before we proceed", "test": " any further."}
 
     def as_dataset(self, split, *args, **kwargs):
@@ -133,30 +131,30 @@ def test_tiny_shakespeare_from_tfds_joins_the_splits_in_order(no_data_dir, monke
 
 
 def test_tiny_shakespeare_and_shakespeare_from_local_files(tmp_path, no_data_dir, monkeypatch):
-    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: pytest.fail("network"))
+    monkeypatch.setattr(shared, "network_available", lambda *a, **k: pytest.fail("network"))
     (tmp_path / "tiny_shakespeare.txt").write_text("ROMEO:\nBut soft!\n", encoding="utf-8")
     (no_data_dir / "shakespeare.txt").write_text("Two households, both alike\n", encoding="utf-8")
     assert text.load_text("tiny_shakespeare", data_dir=tmp_path) == ("tiny_shakespeare", "ROMEO:\nBut soft!\n")
     assert text.load_text("shakespeare") == ("shakespeare", "Two households, both alike\n")  # $GENAI_TF_DATA_DIR
-    assert text_sources.available_offline("shakespeare") == (True, f"local file {no_data_dir / 'shakespeare.txt'}")
+    assert corpora.available_offline("shakespeare") == (True, f"local file {no_data_dir / 'shakespeare.txt'}")
 
 
 def test_offline_errors_say_what_is_missing_and_the_fix(no_data_dir, monkeypatch):
-    monkeypatch.setattr(data_sources, "network_available", lambda *a, **k: False)
-    monkeypatch.setattr(data_sources, "prepared", lambda builder: False)  # ignore any tfds cache
+    monkeypatch.setattr(shared, "network_available", lambda *a, **k: False)
+    monkeypatch.setattr(shared, "prepared", lambda builder: False)  # ignore any tfds cache
     start = time.monotonic()
-    with pytest.raises(data_sources.DatasetUnavailableError) as error:
+    with pytest.raises(shared.DatasetUnavailableError) as error:
         text.load_text("tiny_shakespeare")
     assert time.monotonic() - start < 60  # tfds alone would retry for minutes
     message = str(error.value)
     for needed in ("'tiny_shakespeare'", "network is unreachable", "pydoc_topics", "GENAI_TF_DATA_DIR",
                    str(no_data_dir / "tiny_shakespeare.txt")):
         assert needed in message
-    with pytest.raises(data_sources.DatasetUnavailableError) as error:
+    with pytest.raises(shared.DatasetUnavailableError) as error:
         text.load_text("shakespeare")
     assert str(no_data_dir / "shakespeare.txt") in str(error.value) and "../shared/data" in str(error.value)
-    assert text_sources.available_offline("tiny_shakespeare")[0] is False
-    assert text_sources.available_offline("pydoc_topics")[0] is True
+    assert corpora.available_offline("tiny_shakespeare")[0] is False
+    assert corpora.available_offline("pydoc_topics")[0] is True
 
 
 # --- splits by blocks -------------------------------------------------------------------------
@@ -184,7 +182,7 @@ def test_splits_are_seeded(text_file):
     first, again = (load(text_file, corpus, context=8, seed=3) for _ in range(2))
     other = load(text_file, corpus, context=8, seed=4)
     assert first.bounds == again.bounds and first.bounds != other.bounds
-    assert first.settings_fields() == again.settings_fields() != other.settings_fields()
+    assert first.run_settings() == again.run_settings() != other.run_settings()
 
 
 def test_default_block_and_uneven_lengths(text_file):
@@ -284,11 +282,11 @@ def test_steps_per_epoch_spec_and_settings(text_file):
     data = load(text_file, random_text(8000), context=8, batch_size=10, block=40)
     assert data.steps_per_epoch == 7200 // 80
     assert data.spec == text.TextSpec(data.vocabulary, 8)
-    fields = data.settings_fields()
+    fields = data.run_settings()
     assert fields["characters"] == 8000 and fields["context"] == 8 and fields["vocabulary_size"] == 26
     assert len(fields["text_sha256"]) == 64 and fields["block"] == 40
     assert load(text_file, random_text(8000, seed=9), context=8, batch_size=10,
-                block=40).settings_fields()["text_sha256"] != fields["text_sha256"]
+                block=40).run_settings()["text_sha256"] != fields["text_sha256"]
     assert not hasattr(data, "image_shape")
     with pytest.raises(ValueError, match="split='valid'"):
         data.ids("valid")

@@ -72,9 +72,12 @@ def test_score_prints_bits_and_json(models, corpus):
     (["sample", "{ngram}", "--top-p", "1.5"], "--top-p"),
     (["sample", "{ngram}", "--temperature", "-1"], "--temperature"),
     (["sample", "{ngram}", "--steps", "5"], "does not apply to a text model"),
-    (["train", "ngram", "--dataset", "mnist", "--output", "{tmp}"], "not a text corpus"),
+    (["train", "ngram", "--dataset", "mnist", "--output", "{tmp}"], "not a text source"),
     (["train", "vae", "--text", "{train}", "--output", "{tmp}"], "--text applies to text families"),
-    (["train", "transformer", "--text", "{train}", "--latent-dim", "3", "--output", "{tmp}"], "image families"),
+    (["train", "transformer", "--text", "{train}", "--latent-dim", "3", "--output", "{tmp}"],
+     "--latent-dim does not apply to transformer"),
+    (["train", "transformer", "--text", "{train}", "--image-size", "8", "--output", "{tmp}"],
+     "--image-size applies to families that model images"),
 ])
 def test_text_usage_errors_exit_2_and_say_why(models, corpus, tmp_path, argv, message):
     _, train, _ = corpus
@@ -99,11 +102,11 @@ def test_failures_exit_1_and_say_why(models, tmp_path):
 def test_scoring_an_image_model_lists_the_registrys_text_families():
     import argparse
 
-    from genai_tf import text_commands
+    from genai_tf.cli import parser, sampling
     from genai_tf.models import registry
 
-    with pytest.raises(text_commands.TextUsageError, match="is not a text model") as error:
-        text_commands.score(object(), argparse.Namespace(text="pydoc_topics", json=False))
+    with pytest.raises(parser.UsageError, match="is not a text model") as error:
+        sampling.score_report(object(), argparse.Namespace(text="pydoc_topics", json=False))
     families = registry.families()
-    assert all(name in str(error.value) for name, family in families.items() if family.text)
-    assert not any(name in str(error.value) for name, family in families.items() if not family.text)
+    assert all(name in str(error.value) for name, family in families.items() if family.data == "text")
+    assert not any(name in str(error.value) for name, family in families.items() if family.data != "text")

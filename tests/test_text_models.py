@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from genai_tf import sampling
+from genai_tf.data.text import TextSpec, Vocabulary
 from genai_tf.models import char_lm, registry
 from genai_tf.models.char_mlp import FAMILIES as MLP_FAMILIES
 from genai_tf.models.char_mlp import CharMLP
@@ -17,7 +18,6 @@ from genai_tf.models.recurrent import FAMILIES as LSTM_FAMILIES
 from genai_tf.models.recurrent import CharLSTM
 from genai_tf.models.transformer import FAMILIES as TRANSFORMER_FAMILIES
 from genai_tf.models.transformer import TransformerLM
-from genai_tf.text import TextSpec, Vocabulary
 
 TEXT = ("the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat by the log. "
         "then the dog ran and the cat sat. ") * 3

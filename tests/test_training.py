@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from genai_tf import data, training
+from genai_tf.data import images as image_data
 from genai_tf.models import registry
 from genai_tf.models.vae import VAE
 from genai_tf.training import callbacks as training_callbacks
@@ -37,8 +38,41 @@ class KillAt(keras.callbacks.Callback):
 
 
 def digits_for(family, limit=256, batch_size=64):
-    return data.load_dataset("digits", batch_size=batch_size, limit=limit, seed=0,
-                             binarize=registry.family(family).binarize)
+    return training.family_dataset(family, "digits", batch_size=batch_size, limit=limit, seed=0)
+
+
+def small_family(kind):
+    """A quick family of each kind of data, and the options that load a little of its default source.
+    A new kind adds its line here; the resume tests below walk ``data.KINDS``."""
+    import dataclasses
+
+    from genai_tf.models import char_mlp
+
+    small = {
+        "images": (registry.family("autoencoder").variant(filters=(4, 8)), {"limit": 256, "batch_size": 64}),
+        "text": (dataclasses.replace(registry.family("char_mlp"), context=16, build=lambda spec, latent_dim, seed:
+                                     char_mlp.build_char_mlp(spec, context=4, hidden=16)),
+                 {"limit": 20_000, "batch_size": 4}),
+    }
+    assert kind in small, f"add a small family of the kind {kind!r} to tests/test_training.py's small_family"
+    return small[kind]
+
+
+@pytest.mark.parametrize("kind", list(data.KINDS))
+def test_every_kind_resumes_a_killed_run_exactly_and_loads_a_finished_one(kind, tmp_path):
+    family, options = small_family(kind)
+    dataset = training.family_dataset(family, data.kind(kind).DEFAULT, seed=0, **options)
+    settings = {"steps": 6, "seed": 0, "log": "test", "log_root": tmp_path / "runs", "checkpoint_steps": 2,
+                "validation": False}
+    unbroken = training.train(family, dataset, output=tmp_path / "unbroken", **settings)
+    with pytest.raises(Killed):
+        training.train(family, dataset, output=tmp_path / "killed", callbacks=[KillAt(3)], **settings)
+    resumed = training.train(family, dataset, output=tmp_path / "killed", **settings)
+    assert resumed.resumed_at == 2 and resumed.steps == unbroken.steps == 6
+    assert max_difference(resumed.model, unbroken.model) <= 1e-6
+    assert any((unbroken.log_dir / "train").rglob("events.out.tfevents*"))  # the loss went to TensorBoard
+    again = training.train(family, dataset, output=tmp_path / "unbroken", **settings)  # finished: loaded
+    assert again.already_complete and again.steps == 6 and max_difference(again.model, unbroken.model) == 0.0
 
 
 def max_difference(first, second):
@@ -86,7 +120,7 @@ def test_resume_without_the_random_state_would_differ(tmp_path, monkeypatch):
 
 
 def test_the_stream_resumes_at_any_step_with_the_same_batches():
-    digits = data.load_dataset("digits", batch_size=100, limit=250, seed=3, binarize="dynamic")
+    digits = image_data.load("digits", batch_size=100, limit=250, seed=3, binarize="dynamic")
     assert digits.steps_per_epoch == 3
     stream = list(digits.train_stream().take(7))
     later = list(digits.train_stream(start_step=4).take(3))
@@ -193,16 +227,17 @@ def test_a_kill_while_saving_leaves_the_previous_checkpoint(tmp_path, monkeypatc
 def test_a_text_family_trains_with_tensorboard_logs_and_no_image_grid(tmp_path):
     import dataclasses
 
-    from genai_tf import text
+    from genai_tf.data import text
     from genai_tf.models import char_mlp
 
-    dataset = text.load_text_dataset("pydoc_topics", context=16, batch_size=4, limit=20_000)
+    dataset = text.load("pydoc_topics", context=16, batch_size=4, limit=20_000)
     small = dataclasses.replace(registry.family("char_mlp"), context=16,
                                 build=lambda spec, latent_dim, seed: char_mlp.build_char_mlp(spec, context=4, hidden=16))
     # an image-sample grid would call model.generate(64, seed=...), which a text model does not take
     run = training.train(small, dataset, steps=3, log="test", log_root=tmp_path / "runs", validation=False)
     assert run.steps == 3 and run.log_dir is not None
     assert any((run.log_dir / "train").rglob("events.out.tfevents*"))  # the loss went to TensorBoard
+    assert any((run.log_dir / "text").rglob("events.out.tfevents*"))  # and the text kind's samples
 
 
 def test_family_dataset_loads_what_the_recipe_trains_on():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from genai_tf import viz
+from genai_tf.viz import charts, figures, heatmaps, latent_space, tiles
 
 H, W = 6, 5  # small, non-square images: a transposed grid would show in the shapes
 
@@ -24,7 +24,7 @@ def shown(axis):
 def test_label_grid_tiles_rows_by_labels():
     rng = np.random.default_rng(0)
     images = rng.uniform(size=(3, 4, H, W, 1)).astype("float32")  # (rows = styles, columns = labels, H, W, C)
-    figure = viz.label_grid(images, column_labels=["a", "b", "c", "d"], title="styles × labels")
+    figure = tiles.label_grid(images, column_labels=["a", "b", "c", "d"], title="styles × labels")
 
     assert isinstance(figure, Figure)
     assert len(figure.axes) == 1
@@ -39,7 +39,7 @@ def test_label_grid_tiles_rows_by_labels():
 def test_label_grid_with_sources_adds_a_left_column():
     images = np.full((2, 10, H, W, 1), 0.5, "float32")
     sources = np.stack([np.zeros((H, W, 1)), np.ones((H, W, 1))]).astype("float32")  # (rows, H, W, C)
-    figure = viz.label_grid(images, column_labels=range(10), sources=sources, source_title="test image")
+    figure = tiles.label_grid(images, column_labels=range(10), sources=sources, source_title="test image")
 
     assert isinstance(figure, Figure) and len(figure.axes) == 2
     source_axis, grid_axis = figure.axes
@@ -52,7 +52,7 @@ def test_label_grid_with_sources_adds_a_left_column():
 
 
 def test_label_grid_rgb_images_keep_their_channels():
-    figure = viz.label_grid(np.zeros((2, 3, H, W, 3), "float32"), column_labels=[0, 1, 2])
+    figure = tiles.label_grid(np.zeros((2, 3, H, W, 3), "float32"), column_labels=[0, 1, 2])
     assert shown(figure.axes[0]).shape == (2 * H, 3 * W, 3)
 
 
@@ -62,14 +62,14 @@ def test_label_grid_rgb_images_keep_their_channels():
 ])
 def test_label_grid_rejects_the_wrong_shape(shape, labels):
     with pytest.raises(ValueError, match=r"\(rows, columns, H, W, C\).*one label per column"):
-        viz.label_grid(np.zeros(shape, "float32"), column_labels=labels)
+        tiles.label_grid(np.zeros(shape, "float32"), column_labels=labels)
 
 
 def test_image_grids_one_titled_panel_per_set_in_order():
     rng = np.random.default_rng(1)
     sets = {"VAE": rng.uniform(size=(16, H, W, 1)), "VAE-GAN": rng.uniform(size=(10, H, W, 1)),
             "real": rng.uniform(size=(4, H, W, 1))}
-    figure = viz.image_grids(sets, columns=4, title="samples")
+    figure = tiles.image_grids(sets, columns=4, title="samples")
 
     assert isinstance(figure, Figure)
     assert [axis.get_title() for axis in figure.axes] == ["VAE", "VAE-GAN", "real"]
@@ -81,7 +81,7 @@ def test_image_grids_one_titled_panel_per_set_in_order():
 
 
 def test_image_grids_clips_to_the_unit_interval():
-    figure = viz.image_grids({"out of range": np.linspace(-1, 2, 4 * H * W).reshape(4, H, W, 1)}, columns=2)
+    figure = tiles.image_grids({"out of range": np.linspace(-1, 2, 4 * H * W).reshape(4, H, W, 1)}, columns=2)
     grid = shown(figure.axes[0])
     assert grid.min() == 0.0 and grid.max() == 1.0
 
@@ -89,7 +89,7 @@ def test_image_grids_clips_to_the_unit_interval():
 @pytest.mark.parametrize("bad", [np.zeros((4, H, W)), np.zeros((2, 2, H, W, 1))])
 def test_image_grids_rejects_images_that_are_not_n_h_w_c(bad):
     with pytest.raises(ValueError, match=r"\(n, H, W, C\)"):
-        viz.image_grids({"fine": np.zeros((4, H, W, 1)), "wrong": bad})
+        tiles.image_grids({"fine": np.zeros((4, H, W, 1)), "wrong": bad})
 
 
 # --- notebook 07: image_table, point_clouds, line_panels --------------------------------------
@@ -98,7 +98,7 @@ def test_image_grids_rejects_images_that_are_not_n_h_w_c(bad):
 def test_image_table_draws_one_labelled_axis_per_image():
     rng = np.random.default_rng(2)
     images = rng.uniform(size=(2, 3, H, W, 1)).astype("float32")   # (rows, columns, H, W, C)
-    figure = viz.image_table(images, row_labels=["linear", "cosine"], column_labels=["t = 1", "t = 2", "t = 3"],
+    figure = tiles.image_table(images, row_labels=["linear", "cosine"], column_labels=["t = 1", "t = 2", "t = 3"],
                              title="noised")
     assert isinstance(figure, Figure) and len(figure.axes) == 6
     np.testing.assert_allclose(shown(figure.axes[4]), images[1, 1, ..., 0])   # row 1, column 1
@@ -115,26 +115,26 @@ def test_image_table_draws_one_labelled_axis_per_image():
 ])
 def test_image_table_rejects_wrong_shapes_and_labels(shape, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        viz.image_table(np.zeros(shape, "float32"), **kwargs)
+        tiles.image_table(np.zeros(shape, "float32"), **kwargs)
 
 
 def test_point_clouds_one_panel_per_set_on_shared_limits():
     rng = np.random.default_rng(3)
     sets = {"data": rng.normal(size=(50, 2)), "samples": rng.normal(size=(30, 2)) + 1.0}
-    figure = viz.point_clouds(sets, colors={"data": np.arange(50) % 3}, title="points")
+    figure = charts.point_clouds(sets, colors={"data": np.arange(50) % 3}, title="points")
     assert [axis.get_title() for axis in figure.axes] == ["data", "samples"]
     assert figure.axes[0].get_xlim() == figure.axes[1].get_xlim() == figure.axes[0].get_ylim()
     offsets = figure.axes[1].collections[0].get_offsets()
     np.testing.assert_allclose(np.asarray(offsets), sets["samples"])
     with pytest.raises(ValueError, match=r"\(n, 2\) points"):
-        viz.point_clouds({"3-D": np.zeros((5, 3))})
+        charts.point_clouds({"3-D": np.zeros((5, 3))})
 
 
 def test_line_panels_side_by_side_with_their_own_scales():
     panels = [{"x": [1, 10, 100], "series": {"a": [3, 2, 1]}, "xlabel": "steps", "ylabel": "cFID", "logx": True},
               {"x": None, "series": {"b": ([0.5, 1.0], [4.0, 2.0])}, "xlabel": "seconds", "ylabel": "cFID",
                "logy": True, "title": "time"}]
-    figure = viz.line_panels(panels, title="two panels")
+    figure = charts.line_panels(panels, title="two panels")
     left, right = figure.axes
     assert left.get_xscale() == "log" and left.get_yscale() == "linear" and right.get_yscale() == "log"
     np.testing.assert_allclose(right.lines[0].get_xdata(), [0.5, 1.0])   # a series with its own x
@@ -143,17 +143,17 @@ def test_line_panels_side_by_side_with_their_own_scales():
 
 def test_attention_maps_one_panel_per_row_and_head_with_character_ticks():
     weights = np.random.default_rng(0).dirichlet(np.ones(5), size=(2, 3, 5))  # (rows, heads, L, L)
-    figure = viz.attention_maps(weights, "a b\nc", row_labels=["layer 1", "layer 4"], title="maps")
+    figure = heatmaps.attention_maps(weights, "a b\nc", row_labels=["layer 1", "layer 4"], title="maps")
     assert isinstance(figure, Figure) and len(figure.axes) == 6
     np.testing.assert_allclose(shown(figure.axes[4]), weights[1, 1], rtol=1e-6)
     assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == ["a", "␣", "b", "↵", "c"]
     assert figure.axes[5].get_title() == "layer 4, head 3"
     with pytest.raises(ValueError, match="rows, heads, L, L"):
-        viz.attention_maps(weights[0], "abcde")
+        heatmaps.attention_maps(weights[0], "abcde")
 
 
 def test_score_vs_cost_one_labelled_point_per_model_on_a_log_axis():
-    figure = viz.score_vs_cost({"unigram": (0.1, 4.9), "transformer": (2400.0, 2.1)}, "CPU s", "bits/char",
+    figure = charts.score_vs_cost({"unigram": (0.1, 4.9), "transformer": (2400.0, 2.1)}, "CPU s", "bits/char",
                                reference=6.4, reference_label="uniform")
     axis = figure.axes[0]
     assert axis.get_xscale() == "log" and [text.get_text() for text in axis.texts] == ["unigram", "transformer"]
@@ -163,10 +163,10 @@ def test_score_vs_cost_one_labelled_point_per_model_on_a_log_axis():
 def test_save_figure_writes_only_when_enabled_and_returns_the_figure(tmp_path):
     from matplotlib.image import imread
 
-    figure = viz.line_panels([{"x": [0, 1], "series": {"y": [0, 1]}, "xlabel": "x", "ylabel": "y"}])
-    assert viz.save_figure(figure, "off.png", enabled=False, folder=tmp_path) is figure
+    figure = charts.line_panels([{"x": [0, 1], "series": {"y": [0, 1]}, "xlabel": "x", "ylabel": "y"}])
+    assert figures.save_figure(figure, "off.png", enabled=False, folder=tmp_path) is figure
     assert not (tmp_path / "off.png").exists()
-    assert viz.save_figure(figure, "on.png", folder=tmp_path / "figures") is figure
+    assert figures.save_figure(figure, "on.png", folder=tmp_path / "figures") is figure
     written = imread(tmp_path / "figures" / "on.png")
     assert written.ndim == 3 and written.shape[0] > 100 and written.shape[1] > 100  # a real image, not an empty file
 
@@ -178,7 +178,7 @@ def test_latent_manifold_puts_each_decoded_image_at_its_code_on_z_axes():
         seen.append(np.asarray(latents))
         return np.broadcast_to(latents[:, :1, None, None], (len(latents), 4, 4, 1)) / 4.0 + 0.5
 
-    figure = viz.latent_manifold(decode, grid_size=5, extent=2.0)
+    figure = latent_space.latent_manifold(decode, grid_size=5, extent=2.0)
     axis = figure.axes[0]
     assert (axis.get_xlabel(), axis.get_ylabel()) == ("z₁", "z₂")
     left, right, bottom, top = axis.get_images()[0].get_extent()
@@ -190,7 +190,7 @@ def test_latent_manifold_puts_each_decoded_image_at_its_code_on_z_axes():
 def test_gan_diagnostics_labels_each_runs_generator_loss_in_one_legend_off_the_panels():
     histories = {"minimax run": {"d_real": [0.9, 0.99], "d_fake": [0.1, 0.01], "g_loss": [-0.1, -0.01]},
                  "non-saturating run": {"d_real": [0.6, 0.6], "d_fake": [0.4, 0.4], "g_loss": [0.9, 0.9]}}
-    figure = viz.gan_diagnostics(histories, generator_losses={"minimax run": "minimax",
+    figure = charts.gan_diagnostics(histories, generator_losses={"minimax run": "minimax",
                                                               "non-saturating run": "non_saturating"})
     assert all(axis.get_legend() is None for axis in figure.axes)  # no legend over the data
     labels = [text.get_text() for text in figure.legends[0].get_texts()]
@@ -201,7 +201,7 @@ def test_gan_diagnostics_labels_each_runs_generator_loss_in_one_legend_off_the_p
 def test_fid_bias_plots_markers_against_one_over_n_and_the_fit_down_to_its_intercept():
     sizes = np.array([100, 500, 2000])
     measured = {"real vs real": 0.2 + 3000.0 / sizes}
-    figure = viz.fid_bias(sizes, measured, {"real vs real": (0.2, 3000.0)})
+    figure = charts.fid_bias(sizes, measured, {"real vs real": (0.2, 3000.0)})
     axis = figure.axes[0]
     points, fit, intercept = axis.get_lines()
     assert points.get_linestyle() == "None" and points.get_marker() == "o"  # data as markers only

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
-from genai_tf import data, losses
+from genai_tf import losses
+from genai_tf.data import images as image_data
 from genai_tf.models.cgan import ConditionalGAN, build_cgan
 from genai_tf.models.wgan import WassersteinGAN, build_wgan, critic_gradients, fit_critic
 
@@ -110,7 +111,7 @@ def test_clipping_keeps_every_critic_weight_in_the_box():
 
 def test_wgan_gp_critic_learns_to_separate_digits_from_samples():
     """A few critic-heavy steps on real digits: the critic's W estimate grows and stays finite."""
-    digits = data.load_dataset("digits", image_size=8, batch_size=64, limit=512, seed=0)
+    digits = image_data.load("digits", image_size=8, batch_size=64, limit=512, seed=0)
     model = tiny_wgan(critic_steps=4)
     model.compile(critic_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.9),
                   g_optimizer=keras.optimizers.Adam(0.0))  # G frozen: the critic's problem is stationary

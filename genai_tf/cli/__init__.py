@@ -83,7 +83,7 @@ def quiet_tensorflow() -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)  # usage errors exit with status 2
-    from genai_tf import config, text_commands
+    from genai_tf import config
 
     try:
         config.get_profile()  # a bad GENAI_TF_PROFILE is a usage error, said once
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
         if runs_tensorflow:
             quiet_tensorflow()
         return handler(args)
-    except (UsageError, text_commands.TextUsageError) as error:
+    except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (ValueError, OSError, FloatingPointError, RuntimeError) as error:

@@ -49,14 +49,33 @@ def positive_float(text: str) -> float:
     return value
 
 
+# `genai-tf train`'s options that belong to one kind of data (a new kind adds its line): the
+# options passed on to the kind's load, and the option naming a file of the kind's data.
+KIND_OPTIONS = {"images": ("image_size",), "text": ()}
+FILE_OPTIONS = {"text": "text"}
+
+
 def check_dataset_name(name: str) -> None:
-    """A :class:`UsageError` (exit 2) for an unknown dataset name, with the known ones."""
-    from genai_tf import data
+    """A :class:`UsageError` (exit 2) for an unknown image dataset name, with the known ones."""
+    from genai_tf.data import images
 
     try:
-        data.check_name(name)
+        images.check_name(name)
     except ValueError as error:
         raise UsageError(str(error)) from None
+
+
+def check_source(name: str, kind_name: str) -> None:
+    """A :class:`UsageError` (exit 2) unless ``name`` is a named source of ``kind_name``."""
+    from genai_tf import data
+    from genai_tf.data import shared
+
+    sources = data.kind(kind_name).SOURCES
+    if name not in sources:
+        option = FILE_OPTIONS.get(kind_name)
+        files = f", or --{option} FILE for a file of your own" if option else ""
+        raise UsageError(f"--dataset {name!r} is not a {kind_name} source: choose one of {sources}{files}."
+                         f"{shared.did_you_mean(name, sources)}")
 
 
 # --- the parser --------------------------------------------------------------------------

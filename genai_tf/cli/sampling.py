@@ -19,23 +19,38 @@ def _families(wanted) -> str:
     return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
 
 
-def sample(args) -> int:
-    """Load ``DIR/model.keras``: write ``num`` generated images to a float32 ``.npy``, or print text."""
-    import numpy as np
+# `genai-tf sample`'s options for each kind of data (a new kind adds its line and its sampler below).
+SAMPLE_OPTIONS = {"images": ("num", "labels", "steps", "eta", "guidance"),
+                  "text": ("prompt", "length", "temperature", "top_k", "top_p")}
 
-    from genai_tf import text_commands, training
+
+def sample(args) -> int:
+    """Load ``DIR/model.keras`` and sample it as its family's kind says: images to a ``.npy``, text printed."""
+    from genai_tf import data, training
+    from genai_tf.models import registry
 
     model = training.load_model(args.model_dir)
-    if text_commands.is_text_model(model):
-        print(text_commands.sample_text(model, args))
-        return 0
-    text_commands.check_image_options(args)
+    family = registry.family_of(model)
+    for other, options in SAMPLE_OPTIONS.items():
+        given = [name for name in options if other != family.data and getattr(args, name) is not None]
+        if given:
+            flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+            mine = ", ".join(f"--{name.replace('_', '-')}" for name in SAMPLE_OPTIONS[family.data])
+            raise UsageError(f"{flags} does not apply to a {family.data} model (they are for {other}); use {mine}.")
+    samples = SAMPLERS[family.data](model, args)
+    if args.output is not None:
+        print(data.kind(family.data).save_samples(samples, args.output))
+    return 0
+
+
+def _sample_images(model, args):
     if args.output is None:
         raise UsageError("--output FILE.npy is required for images.")
     args.num = 64 if args.num is None else args.num
     if not hasattr(model, "generate"):
         raise UsageError(f"{type(model).__name__} is not a generative model (it has no generate()); sample from "
-                         f"a {_families(lambda family: family.generates and not family.text)} checkpoint instead.")
+                         f"a {_families(lambda family: family.generates and family.data == 'images')} checkpoint "
+                         f"instead.")
     extra = {}
     if args.labels is not None:
         if not hasattr(model, "num_classes"):
@@ -52,13 +67,28 @@ def sample(args) -> int:
                              f"sample (--num {args.num}).")
         extra["labels"] = labels * args.num if len(labels) == 1 else labels
     extra.update(_sampler_options(model, args))
-    images = np.asarray(model.generate(args.num, seed=args.seed, **extra), dtype="float32")
-    if not np.all(np.isfinite(images)):
-        raise ValueError(f"The model generated {int(np.sum(~np.isfinite(images)))} NaN or infinite pixel values; "
-                         f"its training diverged. Retrain it (a lower learning rate helps).")
-    np.save(args.output, images)
-    print(f"wrote {images.shape} float32 images in [{images.min():.3f}, {images.max():.3f}] to {args.output}")
-    return 0
+    return model.generate(args.num, seed=args.seed, **extra)
+
+
+def _sample_text(model, args) -> str:
+    """``--length`` characters after ``--prompt``, printed (and written to ``--output`` if given)."""
+    temperature = 1.0 if args.temperature is None else args.temperature
+    if not math.isfinite(temperature) or temperature < 0:
+        raise UsageError(f"--temperature {temperature}: use a number >= 0 (0 greedy, 1 the model's own).")
+    if args.top_p is not None and not 0.0 < args.top_p <= 1.0:
+        raise UsageError(f"--top-p {args.top_p}: use a probability in (0, 1].")
+    prompt = "\n" if args.prompt is None else args.prompt
+    unknown = model.vocabulary.unknown(prompt)
+    if unknown:
+        raise UsageError(f"--prompt has characters this model never saw: {', '.join(map(repr, unknown))}; "
+                         f"remove or replace them.")
+    generated = model.generate(prompt, 200 if args.length is None else args.length, temperature=temperature,
+                               top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+    print(prompt + generated)
+    return prompt + generated
+
+
+SAMPLERS = {"images": _sample_images, "text": _sample_text}
 
 
 def _sampler_options(model, args) -> dict:
@@ -84,10 +114,28 @@ def _sampler_options(model, args) -> dict:
 
 def score(args) -> int:
     """Print bits/char and nats/char of a text model on ``--text``."""
-    from genai_tf import text_commands, training
+    from genai_tf import training
 
-    print(text_commands.score(training.load_model(args.model_dir), args))
+    print(score_report(training.load_model(args.model_dir), args))
     return 0
+
+
+def score_report(model, args) -> str:
+    """Bits and nats per character of ``model`` on ``--text`` (a UTF-8 file or a corpus name)."""
+    import json
+
+    from genai_tf.data import corpora
+
+    if not hasattr(model, "score"):
+        raise UsageError(f"{type(model).__name__} is not a text model; score a checkpoint of a text family "
+                         f"({_families(lambda family: hasattr(family.model_class, 'score'))}); images are scored "
+                         f"with `genai-tf evaluate`.")
+    name, content = corpora.load_text(args.text)
+    scores = model.score(content)
+    if args.json:
+        return json.dumps({key: scores[key] for key in ("bits_per_char", "nats_per_char", "characters")})
+    return (f"{name}: {scores['bits_per_char']:.4f} bits/char, {scores['nats_per_char']:.4f} nats/char "
+            f"(perplexity {math.exp(scores['nats_per_char']):.2f}) over {scores['characters']:,} characters")
 
 
 def evaluate(args) -> int:
@@ -95,7 +143,8 @@ def evaluate(args) -> int:
     import numpy as np
 
     check_dataset_name(args.dataset)
-    from genai_tf import data, feature_classifier, sample_quality, tables
+    from genai_tf import feature_classifier, sample_quality, tables
+    from genai_tf.data import images
 
     path = Path(args.samples)
     if not path.is_file():
@@ -109,7 +158,7 @@ def evaluate(args) -> int:
     if height != width:
         raise ValueError(f"The samples are {height}x{width}; only square images are supported.")
     # seed 0: the split the classifier was trained with, so its test images stay unseen.
-    real = data.load_dataset(args.dataset, image_size=height, seed=0)
+    real = images.load(args.dataset, image_size=height, seed=0)
     if tuple(samples.shape[1:]) != real.image_shape:
         raise ValueError(f"The samples have shape {samples.shape}, but {args.dataset} images at "
                          f"that size are {real.image_shape}: generate (N, "

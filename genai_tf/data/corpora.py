@@ -1,6 +1,6 @@
-"""Where the text corpora come from: the bundled ``pydoc_topics``, local files and Shakespeare, checked.
+"""Where the text kind's corpora come from: the bundled ``pydoc_topics``, local files and Shakespeare, checked.
 
-:func:`load_text` returns ``(name, text)`` for a corpus name of :data:`TEXT_CORPORA` or the path of a
+:func:`load_text` returns ``(name, text)`` for a corpus name of :data:`CORPORA` or the path of a
 local UTF-8 text file. Nothing falls back silently and nothing needs the network by default:
 
 - ``pydoc_topics``: the help texts of the Python standard library's ``pydoc_data.topics`` (about
@@ -11,29 +11,26 @@ local UTF-8 text file. Nothing falls back silently and nothing needs the network
   Python's text mode does).
 - ``tiny_shakespeare``: ``<data_dir or $GENAI_TF_DATA_DIR>/tiny_shakespeare.txt`` when it exists,
   with no network; otherwise tensorflow-datasets' ``tiny_shakespeare`` (its train, validation and
-  test texts joined in that order). Offline, a :class:`DatasetUnavailableError` at once.
+  test texts joined in that order). Offline, a
+  :class:`~genai_tf.data.shared.DatasetUnavailableError` at once.
 - ``shakespeare``: ``<data_dir or $GENAI_TF_DATA_DIR>/shakespeare.txt`` (36 plays and poems,
   4.2 million characters; see ``../shared/data/README.md``).
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 
-from genai_tf import config, data_sources
-from genai_tf.config import DATA_DIR_ENV
-from genai_tf.data_sources import DatasetUnavailableError
+from genai_tf.data import shared
 
-TEXT_CORPORA = ("pydoc_topics", "tiny_shakespeare", "shakespeare")
+CORPORA = ("pydoc_topics", "tiny_shakespeare", "shakespeare")
 _TFDS_SPLITS = ("train", "validation", "test")  # joined in this order: the original text's order
-_OFFLINE_FIX = ("use 'pydoc_topics' (bundled with Python, works offline), or pass the path of any "
-                "UTF-8 text file")
+BUNDLED = "'pydoc_topics' (bundled with Python, works offline), or pass the path of any UTF-8 text file"
 
 
 def load_text(source: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> tuple[str, str]:
-    """``(name, text)`` of a corpus of :data:`TEXT_CORPORA` or of a local UTF-8 file.
+    """``(name, text)`` of a corpus of :data:`CORPORA` or of a local UTF-8 file.
 
     The name is the corpus name, or the file's name for a path. ``data_dir`` is the folder searched
     for ``tiny_shakespeare.txt`` and ``shakespeare.txt``; it defaults to ``$GENAI_TF_DATA_DIR``.
@@ -44,19 +41,17 @@ def load_text(source: str | os.PathLike, data_dir: str | os.PathLike | None = No
         FileNotFoundError: a path to a file that does not exist.
         DatasetUnavailableError: ``tiny_shakespeare`` offline, or ``shakespeare.txt`` not found.
     """
-    if isinstance(source, str) and source in TEXT_CORPORA:
+    if isinstance(source, str) and source in CORPORA:
         if source == "pydoc_topics":
             return source, pydoc_topics()
         if source == "tiny_shakespeare":
             return source, _tiny_shakespeare(data_dir)
         return source, _shakespeare(data_dir)
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"source={source!r}: give a corpus name ({', '.join(TEXT_CORPORA)}) or a file path.")
+        raise TypeError(f"source={source!r}: give a corpus name ({', '.join(CORPORA)}) or a file path.")
     if isinstance(source, str) and not _looks_like_path(source):
-        close = difflib.get_close_matches(source, TEXT_CORPORA, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown text corpus {source!r}: choose one of {TEXT_CORPORA}, or give the path "
-                         f"of a UTF-8 text file (e.g. ./my_text.txt).{hint}")
+        raise ValueError(f"Unknown text corpus {source!r}: choose one of {CORPORA}, or give the path "
+                         f"of a UTF-8 text file (e.g. ./my_text.txt).{shared.did_you_mean(source, CORPORA)}")
     path = Path(source).expanduser()
     return path.name, read_text_file(path)
 
@@ -79,7 +74,7 @@ def read_text_file(path: str | os.PathLike) -> str:
     if not path.is_file():
         where = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise FileNotFoundError(f"Text file {str(path)!r} {where} (looked at {path.resolve()}). Give the path "
-                                f"of a UTF-8 text file, or one of the corpora {TEXT_CORPORA}.")
+                                f"of a UTF-8 text file, or one of the corpora {CORPORA}.")
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")  # a leading byte-order mark is not text
@@ -97,57 +92,37 @@ def read_text_file(path: str | os.PathLike) -> str:
     return text
 
 
-def _local_file(name: str, data_dir) -> Path | None:
-    folder = config.data_dir(data_dir)
-    return Path(os.path.expanduser(str(folder))) / f"{name}.txt" if folder else None
-
-
-def _where(path: Path | None) -> str:
-    return f"no file {path}" if path is not None else f"{DATA_DIR_ENV} is not set (and no data_dir was given)"
-
-
 def _shakespeare(data_dir) -> str:
-    path = _local_file("shakespeare", data_dir)
+    path = shared.local_file("shakespeare.txt", data_dir)
     if path is None or not path.is_file():
-        raise DatasetUnavailableError(
-            f"Corpus 'shakespeare' is not available: {_where(path)}. It is the 36 plays and poems of "
-            f"../shared/data/shakespeare.txt (4.2 million characters). Fix: set {DATA_DIR_ENV} to the folder "
-            f"holding shakespeare.txt (here: ../shared/data from the project root) or pass data_dir, or "
-            f"{_OFFLINE_FIX}.")
+        raise shared.unavailable(
+            "Corpus", "shakespeare", path, None, BUNDLED,
+            "the 36 plays and poems of ../shared/data/shakespeare.txt, 4.2 million characters; "
+            "here: ../shared/data from the project root")
     return read_text_file(path)
 
 
-def _tiny_unavailable(path: Path | None, why: str) -> DatasetUnavailableError:
-    return DatasetUnavailableError(
-        f"Corpus 'tiny_shakespeare' is not available: {_where(path)} and {why}. Fix: {_OFFLINE_FIX}, or put "
-        f"tiny_shakespeare.txt (plain UTF-8 text) in a folder and set {DATA_DIR_ENV} to it.")
-
-
 def _tiny_shakespeare(data_dir) -> str:
-    path = _local_file("tiny_shakespeare", data_dir)
+    path = shared.local_file("tiny_shakespeare.txt", data_dir)
     if path is not None and path.is_file():
         return read_text_file(path)
+
+    def unavailable(why):
+        return shared.unavailable("Corpus", "tiny_shakespeare", path, why, BUNDLED, "plain UTF-8 text")
+
+    builder = shared.tfds_prepared("tiny_shakespeare", unavailable)
     try:
         import tensorflow_datasets as tfds
 
-        builder = data_sources.tfds_builder("tiny_shakespeare")
-        if not data_sources.prepared(builder):
-            # Looked up through the module so tests can monkeypatch it.
-            if not data_sources.network_available():
-                raise _tiny_unavailable(path, "the network is unreachable, so tensorflow-datasets "
-                                        "cannot download it")
-            builder.download_and_prepare()
         parts = []
         for split in _TFDS_SPLITS:  # one example per split, holding one text
             for example in tfds.as_numpy(builder.as_dataset(split=split)):
                 parts.append(example["text"].decode("utf-8"))
-    except DatasetUnavailableError:
-        raise
     except Exception as error:  # every tfds failure gets the course's message
-        raise _tiny_unavailable(path, f"tensorflow-datasets failed ({type(error).__name__}: {error})") from error
+        raise unavailable(f"tensorflow-datasets failed ({type(error).__name__}: {error})") from error
     text = "".join(parts)
     if not text:
-        raise _tiny_unavailable(path, "tensorflow-datasets returned no text")
+        raise unavailable("tensorflow-datasets returned no text")
     return text
 
 
@@ -155,17 +130,7 @@ def available_offline(source: str, data_dir=None) -> tuple[bool, str]:
     """Whether corpus ``source`` loads without a network, and how (for ``genai-tf doctor``)."""
     if source == "pydoc_topics":
         return True, "bundled with Python (pydoc_data.topics)"
-    if source not in TEXT_CORPORA:
+    if source not in CORPORA:
         load_text(source, data_dir)  # raises the unknown-name error; a readable file is offline
         return True, f"local file {source}"
-    path = _local_file(source, data_dir)
-    if path is not None and path.is_file():
-        return True, f"local file {path}"
-    if source == "tiny_shakespeare":
-        try:
-            builder = data_sources.tfds_builder(source)
-            if data_sources.prepared(builder):
-                return True, f"tfds cache at {builder.data_dir}"
-        except Exception:  # any tfds trouble just means "not cached"
-            pass
-    return False, f"not found: set {DATA_DIR_ENV} to a folder with {source}.txt"
+    return shared.cached(source, data_dir, f"{source}.txt", tfds=source == "tiny_shakespeare")

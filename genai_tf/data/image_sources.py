@@ -1,93 +1,47 @@
-"""Where the official datasets' arrays come from: a local ``.npz`` or tensorflow-datasets, checked.
+"""Where the image datasets' arrays come from: the bundled digits, a local ``.npz`` or
+tensorflow-datasets, checked, and turned into float pixels.
 
 :func:`load_official` returns ``(x_train, y_train, x_test, y_test)`` for ``mnist``,
 ``fashion_mnist`` or ``cifar10``: from ``$GENAI_TF_DATA_DIR/<name>.npz`` (keras layout) when it
 exists, with no network; otherwise from tensorflow-datasets. Offline it raises
-:class:`DatasetUnavailableError` at once (tfds itself would retry for minutes), and a ``.npz``
-that is not uint8 / [0, 1] images with one class label each is refused with the file, the
-array and the fix named, never clipped. :mod:`genai_tf.data` turns the arrays into splits.
+:class:`~genai_tf.data.shared.DatasetUnavailableError` at once (tfds itself would retry for
+minutes), and a ``.npz`` that is not uint8 / [0, 1] images with one class label each is refused
+with the file, the array and the fix named, never clipped. :mod:`genai_tf.data.images` turns the
+arrays into splits.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-
 import numpy as np
-import tensorflow as tf
 
-from genai_tf import config
-from genai_tf.config import DATA_DIR_ENV
+from genai_tf.data import shared
+from genai_tf.data.shared import DatasetUnavailableError
 
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_RESIZE_CHUNK = 4096
+BUNDLED = "name='digits' (bundled with scikit-learn, works offline)"
+NPZ_LAYOUT = "keras layout: x_train, y_train, x_test, y_test"
 
 
-class DatasetUnavailableError(RuntimeError):
-    """A dataset can't be had: no local ``.npz``, no tfds cache, and no way to download it."""
+def npz_path(name: str, data_dir):
+    return shared.local_file(f"{name}.npz", data_dir)
 
 
-def network_available(timeout: float = 3.0) -> bool:
-    """Whether a TCP connection to storage.googleapis.com:443 opens within ``timeout`` seconds.
-
-    The probe runs in a daemon thread, so a slow DNS lookup can't make it take longer.
-    """
-    result = []
-
-    def probe():
-        try:
-            socket.create_connection(("storage.googleapis.com", 443), timeout=timeout).close()
-            result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(result and result[0])
-
-
-def npz_path(name: str, data_dir: str | None) -> str | None:
-    folder = config.data_dir(data_dir)
-    if not folder:
-        return None
-    return os.path.join(os.path.expanduser(str(folder)), f"{name}.npz")
-
-
-def _unavailable(name: str, npz: str | None, why: str) -> DatasetUnavailableError:
-    where = f"no file {npz}" if npz else f"{DATA_DIR_ENV} is not set"
-    return DatasetUnavailableError(
-        f"Dataset {name!r} is not available: {where} and {why}. Fix: use name='digits' "
-        f"(bundled with scikit-learn, works offline), or put {name}.npz (keras layout: "
-        f"x_train, y_train, x_test, y_test) in a folder and set {DATA_DIR_ENV} to it.")
-
-
-def tfds_builder(name: str):
-    import tensorflow_datasets as tfds  # imported here: it is slow to import
-
-    return tfds.builder(name)
-
-
-def prepared(builder) -> bool:
-    """Whether tfds has this dataset on disk already (so nothing needs downloading)."""
-    return tf.io.gfile.exists(os.path.join(builder.data_dir, "dataset_info.json"))
+def _unavailable(name: str, data_dir):
+    path = npz_path(name, data_dir)
+    return lambda why: shared.unavailable("Dataset", name, path, why, BUNDLED, NPZ_LAYOUT)
 
 
 def load_official(name: str, data_dir: str | None, num_classes: int):
     """(x_train, y_train, x_test, y_test) from ``<name>.npz`` if present, else from tfds."""
     npz = npz_path(name, data_dir)
-    if npz is not None and os.path.isfile(npz):
-        return _load_npz(name, npz, num_classes)
+    if npz is not None and npz.is_file():
+        return _load_npz(name, str(npz), num_classes)
+    unavailable = _unavailable(name, data_dir)
+    builder = shared.tfds_prepared(name, unavailable)
     try:
         import tensorflow_datasets as tfds
 
-        builder = tfds_builder(name)
-        if not prepared(builder):
-            # Looked up through the module global so tests can monkeypatch it.
-            if not network_available():
-                raise _unavailable(name, npz, "the network is unreachable, so "
-                                   "tensorflow-datasets cannot download it")
-            builder.download_and_prepare()
         arrays = []
         for split in ("train", "test"):
             dataset = builder.as_dataset(split=split, as_supervised=True).batch(4096)
@@ -95,11 +49,48 @@ def load_official(name: str, data_dir: str | None, num_classes: int):
             arrays.append(np.concatenate([b[0] for b in batches]))
             arrays.append(np.concatenate([b[1] for b in batches]))
         return tuple(arrays)
-    except DatasetUnavailableError:
-        raise
     except Exception as error:  # every tfds failure gets the course's message
-        raise _unavailable(name, npz, f"tensorflow-datasets failed "
-                           f"({type(error).__name__}: {error})") from error
+        raise unavailable(f"tensorflow-datasets failed ({type(error).__name__}: {error})") from error
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 8x8 digits: float32 (N, 8, 8, 1) in [0, 1] and int32 labels."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    digits = sklearn_digits()
+    images = (digits.images / 16.0).astype(np.float32)[..., np.newaxis]  # (1797, 8, 8, 1)
+    return images, digits.target.astype(np.int32)
+
+
+def to_float(images: np.ndarray, image_size: int | None, name: str) -> np.ndarray:
+    """uint8 or [0, 1] images -> float32 (N, H, W, C) in [0, 1], resized once, in chunks.
+
+    Other values are refused, never clipped into saturated pixels (``.npz`` files are checked
+    earlier, by :func:`check_npz_arrays`, with the file named). The final clip only absorbs
+    float rounding of the resize, which is a weighted mean of the pixels.
+    """
+    import tensorflow as tf
+
+    images = np.asarray(images)
+    if images.ndim == 3:  # keras mnist layout has no channel axis
+        images = images[..., np.newaxis]
+    if images.ndim != 4:
+        raise DatasetUnavailableError(
+            f"Dataset {name!r}: images have shape {images.shape}; expected (N, H, W) or (N, H, W, C).")
+    problem = pixel_problem(images)
+    if problem is not None:
+        raise DatasetUnavailableError(f"Dataset {name!r}: the images hold {problem}; expected "
+                                      f"uint8 pixels or floats in [0, 1]. Fix: {PIXEL_FIX}.")
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 255.0
+    images = images.astype(np.float32, copy=False)
+    if image_size is not None and images.shape[1:3] != (image_size, image_size):
+        size = (image_size, image_size)
+        images = np.concatenate([
+            tf.image.resize(images[i:i + _RESIZE_CHUNK], size, antialias=True).numpy()
+            for i in range(0, len(images), _RESIZE_CHUNK)
+        ])  # bilinear, (N, image_size, image_size, C)
+    return np.clip(images, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def _load_npz(name: str, path: str, num_classes: int):

@@ -1,42 +1,44 @@
-"""Image datasets as ``tf.data.Dataset``: the bundled ``digits``, tfds names and local ``.npz``.
+"""Images, one kind of data: the bundled ``digits``, tfds names and local ``.npz``, as ``tf.data``.
 
-Every loader returns an :class:`ImageData` with seeded train / validation / test splits,
-images float32 in [0, 1] shaped ``(batch, H, W, C)`` and labels int32 shaped ``(batch,)``.
+:func:`load` returns an :class:`ImageData` with seeded train / validation / test splits, images
+float32 in [0, 1] shaped ``(batch, H, W, C)`` and labels int32 shaped ``(batch,)``. This module
+offers the surface every kind offers (:mod:`genai_tf.data`): :data:`SOURCES`, :data:`DEFAULT`,
+:func:`load`, :func:`available_offline`, :func:`save_samples`, :func:`tensorboard_callbacks`, and
+on the dataset ``spec``, ``run_settings()``, ``train_stream(step)``, ``validation``, ``test``,
+``steps_per_epoch``, ``preview()``, ``describe()`` and ``validation_report(model)``.
 
-Where the data comes from:
+Where the data comes from (:mod:`genai_tf.data.image_sources`):
 
 - ``digits``: scikit-learn's bundled 8x8 handwritten digits (1,797 real images). Works
   offline; smoke runs and CI use it, upscaled to 28x28 so they exercise the same models.
 - ``mnist``, ``fashion_mnist``, ``cifar10``: ``$GENAI_TF_DATA_DIR/<name>.npz`` (keras
   layout: ``x_train, y_train, x_test, y_test``) if it exists, with no network; otherwise
-  tensorflow-datasets (:mod:`genai_tf.data_sources`, which checks the arrays). Offline, the
-  loader raises :class:`DatasetUnavailableError` at once (tfds itself would retry for
+  tensorflow-datasets. Offline, the loader raises
+  :class:`~genai_tf.data.shared.DatasetUnavailableError` at once (tfds itself would retry for
   minutes). Nothing falls back silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import numbers
-import os
 
 import numpy as np
 import tensorflow as tf
 
-from genai_tf import data_sources
-from genai_tf.data_sources import DATA_DIR_ENV, DatasetUnavailableError, network_available  # noqa: F401  (this API)
+from genai_tf.data import image_sources, shared
+from genai_tf.data.shared import SPLITS, DatasetUnavailableError, network_available  # noqa: F401  (this kind's API)
 
-DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
-SPLITS = ("train", "validation", "test")
+SOURCES = ("digits", "mnist", "fashion_mnist", "cifar10")
+DEFAULT = "digits"  # bundled with scikit-learn: offline, what smoke runs and CI use
+TRAIN_DEFAULT = "mnist"  # what `genai-tf train` uses when no source is given
 DIGITS_TEST_FRACTION = 0.15
 _NUM_CLASSES = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10}
-_RESIZE_CHUNK = 4096
 
 
 @dataclasses.dataclass(frozen=True)
 class ImageData:
-    """One dataset, split three ways. Built by :func:`load_dataset`.
+    """One dataset, split three ways. Built by :func:`load`.
 
     ``train`` is shuffled every epoch; ``validation`` and ``test`` come in a fixed order.
     Each yields ``(images, labels)`` batches: float32 ``(B, H, W, C)`` in [0, 1] and int32
@@ -60,6 +62,33 @@ class ImageData:
         """Batches in one pass over the train split (the last one partial)."""
         return -(-len(self.arrays["train"][0]) // self.batch_size)
 
+    @property
+    def spec(self) -> tuple[int, int, int]:
+        """What an image family's ``build`` takes first: the image shape ``(H, W, C)``."""
+        return self.image_shape
+
+    def run_settings(self) -> dict:
+        """What identifies this data, for an exact resume: the same fields mean the same batches."""
+        return {"dataset": self.name, "image_shape": list(self.image_shape),
+                "num_train": int(len(self.arrays["train"][0])), "batch_size": int(self.batch_size),
+                "data_seed": int(self.seed), "binarize": self.binarize}
+
+    def split(self, name: str) -> tf.data.Dataset:
+        """The batches of split ``name`` (``train`` shuffled, the others in a fixed order)."""
+        return getattr(self, shared.check_split(name))
+
+    def preview(self, count: int = 16) -> np.ndarray:
+        """The first ``count`` validation images (grey levels), for TensorBoard's reconstructions."""
+        return self.images("validation")[:count]
+
+    def describe(self) -> str:
+        return f"{self.name} {self.image_shape}, batch {self.batch_size}"
+
+    def validation_report(self, model) -> str:
+        """``model``'s metrics on the validation split, in one line."""
+        results = model.evaluate(self.validation, verbose=0, return_dict=True)
+        return "final validation metrics: " + ", ".join(f"{k}={float(v):.4f}" for k, v in results.items())
+
     def train_stream(self, start_step: int = 0) -> tf.data.Dataset:
         """The training batches as one endless stream, each batch a function of its step alone.
 
@@ -69,7 +98,7 @@ class ImageData:
         resumed at step ``start_step`` sees exactly the batches an unbroken run sees from there
         (:mod:`genai_tf.training` relies on this). Skipping is done on indices, so it is cheap.
         """
-        if not _is_int(start_step) or start_step < 0:
+        if not shared.is_whole(start_step, 0):
             raise ValueError(f"start_step={start_step!r}; it must be an int >= 0.")
         images = self._pixels("train")
         labels = self.arrays["train"][1]
@@ -114,9 +143,7 @@ class ImageData:
         return self._split(split)[1]
 
     def _split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        if split not in self.arrays:
-            raise ValueError(f"split={split!r} is not one of {SPLITS}")
-        return self.arrays[split]
+        return self.arrays[shared.check_split(split)]
 
 
 def binarize_images(images, seed) -> np.ndarray:
@@ -130,36 +157,46 @@ def binarize_images(images, seed) -> np.ndarray:
     return (uniform < images).astype(np.float32)
 
 
-def available_offline(name: str, data_dir: str | None = None) -> tuple[bool, str]:
-    """Whether ``name`` loads without a network, and how: used by ``genai-tf doctor``."""
-    check_name(name)
-    if name == "digits":
+def available_offline(source: str, data_dir: str | None = None) -> tuple[bool, str]:
+    """Whether ``source`` loads without a network, and how: used by ``genai-tf doctor``."""
+    check_name(source)
+    if source == "digits":
         return True, "bundled with scikit-learn"
-    path = data_sources.npz_path(name, data_dir)
-    if path is not None and os.path.isfile(path):
-        return True, path
-    try:
-        builder = data_sources.tfds_builder(name)
-        if data_sources.prepared(builder):
-            return True, f"tfds cache at {builder.data_dir}"
-    except Exception:  # any tfds trouble just means "not cached"
-        pass
-    return False, f"not found: set {DATA_DIR_ENV} to a folder with {name}.npz"
+    return shared.cached(source, data_dir, f"{source}.npz")
 
 
-def load_dataset(
-    name: str,
+def save_samples(samples, path) -> str:
+    """Write generated images to ``path`` as a float32 ``.npy``; return what was written, in words."""
+    images = np.asarray(samples, dtype="float32")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"The model generated {int(np.sum(~np.isfinite(images)))} NaN or infinite pixel values; "
+                         f"its training diverged. Retrain it (a lower learning rate helps).")
+    np.save(path, images)
+    return f"wrote {images.shape} float32 images in [{images.min():.3f}, {images.max():.3f}] to {path}"
+
+
+def tensorboard_callbacks(family, log_dir, dataset) -> list:
+    """What shows an image family's samples in TensorBoard: a seeded grid of 64 samples each epoch,
+    and, for a family that reconstructs, the :meth:`ImageData.preview` images next to their
+    reconstructions."""
+    from genai_tf.viz.tensorboard import SampleGrid
+
+    return [SampleGrid(log_dir, num_samples=64, images=dataset.preview() if family.reconstructs else None)]
+
+
+def load(
+    source: str,
     *,
-    image_size: int | None = 28,
-    batch_size: int = 128,
-    limit: int | None = None,
     seed: int = 0,
+    limit: int | None = None,
+    data_dir: str | None = None,
+    batch_size: int = 128,
+    image_size: int | None = 28,
     binarize: str | None = None,
     validation_fraction: float = 0.1,
-    data_dir: str | None = None,
     shuffle_buffer: int | None = None,
 ) -> ImageData:
-    """Load ``name`` (one of :data:`DATASETS`) as seeded train / validation / test splits.
+    """Load ``source`` (one of :data:`SOURCES`) as seeded train / validation / test splits.
 
     Splits (all seeded by ``seed``):
 
@@ -171,7 +208,7 @@ def load_dataset(
       60,000 by default), train = the rest; test = the official test split, in its order.
 
     Args:
-        name: dataset name, one of ``DATASETS``.
+        source: dataset name, one of ``SOURCES``.
         image_size: resize to ``image_size`` x ``image_size`` (bilinear, antialiased, once, on
             the arrays); ``None`` keeps the native size. Channels stay native (3 for cifar10).
         batch_size: examples per batch; the last, partial batch is kept.
@@ -191,21 +228,22 @@ def load_dataset(
         ValueError: unknown ``name`` or a bad argument.
         DatasetUnavailableError: the data can't be had (offline, malformed ``.npz``, ...).
     """
+    name = source
     check_name(name)
     _check_args(image_size, batch_size, limit, seed, binarize, validation_fraction,
                 shuffle_buffer)
     rng = np.random.default_rng(seed)
     if name == "digits":
-        x_all, y_all = _load_digits()
+        x_all, y_all = image_sources.load_digits()
         order = rng.permutation(len(x_all))
         n_test = round(DIGITS_TEST_FRACTION * len(x_all))
         test = (x_all[order[:n_test]], y_all[order[:n_test]])
         x_train, y_train = x_all[order[n_test:]], y_all[order[n_test:]]
     else:
-        x_train, y_train, x_test, y_test = data_sources.load_official(name, data_dir, _NUM_CLASSES[name])
+        x_train, y_train, x_test, y_test = image_sources.load_official(name, data_dir, _NUM_CLASSES[name])
         test = (x_test, y_test)
     order = rng.permutation(len(x_train))
-    n_val = min(max(round(validation_fraction * len(x_train)), 1), len(x_train) - 1)
+    n_val = shared.split_counts(len(x_train), validation_fraction)
     validation = (x_train[order[:n_val]], y_train[order[:n_val]])
     train = (x_train[order[n_val:]], y_train[order[n_val:]])
 
@@ -218,7 +256,7 @@ def load_dataset(
 
     arrays = {}
     for split, (x, y) in zip(SPLITS, (train, validation, test), strict=True):
-        arrays[split] = (_to_float(x, image_size, name), np.asarray(y, np.int32).reshape(-1))
+        arrays[split] = (image_sources.to_float(x, image_size, name), np.asarray(y, np.int32).reshape(-1))
 
     loaded = ImageData(name=name, image_shape=tuple(int(d) for d in arrays["train"][0].shape[1:]),
                        num_classes=_NUM_CLASSES[name], arrays=arrays, batch_size=batch_size, seed=seed,
@@ -252,72 +290,23 @@ def _binarize_each_epoch(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset
 
 
 def check_name(name: str) -> None:
-    if name not in DATASETS:
-        close = difflib.get_close_matches(str(name), DATASETS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown dataset {name!r}: choose one of {DATASETS}.{hint}")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if name not in SOURCES:
+        raise ValueError(f"Unknown dataset {name!r}: choose one of {SOURCES}.{shared.did_you_mean(name, SOURCES)}")
 
 
 def _check_args(image_size, batch_size, limit, seed, binarize, fraction, shuffle_buffer):
     def positive(value, allow_none):
-        return (allow_none and value is None) or (_is_int(value) and value >= 1)
+        return (allow_none and value is None) or shared.is_whole(value, 1)
 
     fraction_ok = isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
-    checks = [
+    shared.check_arguments([
         ("image_size", image_size, positive(image_size, True), "a positive int or None"),
         ("batch_size", batch_size, positive(batch_size, False), "an int >= 1"),
         ("limit", limit, positive(limit, True), "an int >= 1 or None"),
-        ("seed", seed, _is_int(seed) and seed >= 0, "an int >= 0"),
+        ("seed", seed, shared.is_whole(seed, 0), "an int >= 0"),
         ("binarize", binarize, binarize in (None, "static", "dynamic"),
          "None, 'static' or 'dynamic'"),
         ("validation_fraction", fraction, fraction_ok and 0 < fraction < 1,
          "a number strictly between 0 and 1"),
         ("shuffle_buffer", shuffle_buffer, positive(shuffle_buffer, True), "an int >= 1 or None"),
-    ]
-    for argument, value, ok, allowed in checks:
-        if not ok:
-            raise ValueError(f"{argument}={value!r} is not allowed: {argument} must be {allowed}.")
-
-
-def _to_float(images: np.ndarray, image_size: int | None, name: str) -> np.ndarray:
-    """uint8 or [0, 1] images -> float32 (N, H, W, C) in [0, 1], resized once, in chunks.
-
-    Other values are refused, never clipped into saturated pixels (``.npz`` files are checked
-    earlier, by ``data_sources.check_npz_arrays``, with the file named). The final clip only absorbs
-    float rounding of the resize, which is a weighted mean of the pixels.
-    """
-    images = np.asarray(images)
-    if images.ndim == 3:  # keras mnist layout has no channel axis
-        images = images[..., np.newaxis]
-    if images.ndim != 4:
-        raise DatasetUnavailableError(
-            f"Dataset {name!r}: images have shape {images.shape}; expected (N, H, W) or "
-            "(N, H, W, C).")
-    problem = data_sources.pixel_problem(images)
-    if problem is not None:
-        raise DatasetUnavailableError(f"Dataset {name!r}: the images hold {problem}; expected "
-                                      f"uint8 pixels or floats in [0, 1]. Fix: {data_sources.PIXEL_FIX}.")
-    if images.dtype == np.uint8:
-        images = images.astype(np.float32) / 255.0
-    images = images.astype(np.float32, copy=False)
-    if image_size is not None and images.shape[1:3] != (image_size, image_size):
-        size = (image_size, image_size)
-        images = np.concatenate([
-            tf.image.resize(images[i:i + _RESIZE_CHUNK], size, antialias=True).numpy()
-            for i in range(0, len(images), _RESIZE_CHUNK)
-        ])  # bilinear, (N, image_size, image_size, C)
-    return np.clip(images, 0.0, 1.0).astype(np.float32, copy=False)
-
-
-def _load_digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = (digits.images / 16.0).astype(np.float32)[..., np.newaxis]  # (1797, 8, 8, 1)
-    return images, digits.target.astype(np.int32)
-
-
+    ])

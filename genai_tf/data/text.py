@@ -1,14 +1,16 @@
-"""Text for the autoregressive models (notebook 08): a character vocabulary, corpora and windows.
+"""Text, one kind of data (notebook 08): a corpus cut into blocks, as windows of character ids.
 
-A :class:`Vocabulary` maps each character of a corpus to an id and back; a trained text model
-stores its vocabulary's characters in its own config, so one ``.keras`` file samples on its own.
-A text family's ``build`` receives a :class:`TextSpec` (the vocabulary and the context length)
-where an image family receives the image shape.
+:func:`load` turns a corpus (:func:`~genai_tf.data.corpora.load_text`: a name of :data:`SOURCES`
+or a UTF-8 file) into a :class:`TextData`: the text cut into contiguous blocks, each block in one
+of the train / validation / test splits (seeded), and windows of ``context + 1`` characters drawn
+inside one block, so no window straddles two splits. The model is built from the data's
+:class:`~genai_tf.data.vocabulary.TextSpec` (vocabulary and context).
 
-:func:`load_text_dataset` turns a corpus (:func:`load_text`, from :mod:`genai_tf.text_sources`)
-into a :class:`TextData`: the text cut into contiguous blocks, each block in one of the train /
-validation / test splits (seeded), and windows of ``context + 1`` characters drawn inside one
-block, so no window straddles two splits.
+This module offers the surface every kind offers (:mod:`genai_tf.data`): :data:`SOURCES`,
+:data:`DEFAULT`, :func:`load`, :func:`available_offline`, :func:`save_samples`,
+:func:`tensorboard_callbacks`, and on the dataset ``spec``, ``run_settings()``,
+``train_stream(step)``, ``validation``, ``test``, ``steps_per_epoch``, ``preview()``,
+``describe()`` and ``validation_report(model)``.
 """
 
 from __future__ import annotations
@@ -16,95 +18,27 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import numbers
-from collections.abc import Iterable
+from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from genai_tf.text_sources import TEXT_CORPORA, load_text  # noqa: F401  (this module's API)
+from genai_tf.data import corpora, shared
+from genai_tf.data.corpora import available_offline, load_text  # noqa: F401  (this kind's API)
+from genai_tf.data.shared import SPLITS
+from genai_tf.data.vocabulary import TextSpec, Vocabulary  # noqa: F401  (this kind's spec)
 
-MAX_LISTED = 10  # unknown characters named in an error message
-
-
-class Vocabulary:
-    """The characters a model knows, in id order: ``characters[i]`` has id ``i``."""
-
-    def __init__(self, characters: str | Iterable[str]):
-        characters = "".join(characters)
-        if not characters:
-            raise ValueError("A vocabulary needs at least one character; build it from a non-empty text.")
-        if len(set(characters)) != len(characters):
-            repeated = sorted({c for c in characters if characters.count(c) > 1})
-            raise ValueError(f"The vocabulary repeats characters {repeated!r}; each character appears once.")
-        self.characters = characters
-        self._ids = {character: index for index, character in enumerate(characters)}
-
-    @classmethod
-    def from_text(cls, text: str) -> Vocabulary:
-        """Every character of ``text``, sorted by code point."""
-        return cls(sorted(set(text)))
-
-    @property
-    def size(self) -> int:
-        return len(self.characters)
-
-    def __len__(self) -> int:
-        return len(self.characters)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Vocabulary) and other.characters == self.characters
-
-    def __hash__(self) -> int:
-        return hash(self.characters)
-
-    def __repr__(self) -> str:
-        return f"Vocabulary({self.size} characters)"
-
-    def unknown(self, text: str) -> list[str]:
-        """The distinct characters of ``text`` that are not in the vocabulary, in order of appearance."""
-        return list(dict.fromkeys(c for c in text if c not in self._ids))
-
-    def encode(self, text: str, what: str = "The text") -> np.ndarray:
-        """``text`` as int32 ids; a ValueError names the characters the vocabulary lacks."""
-        missing = self.unknown(text)
-        if missing:
-            listed = ", ".join(repr(c) for c in missing[:MAX_LISTED])
-            more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
-            raise ValueError(f"{what} has {len(missing)} character(s) the model's vocabulary lacks: {listed}{more}. "
-                             f"Remove or replace them (the model knows {self.size} characters: "
-                             f"{self.characters[:60]!r}{'...' if self.size > 60 else ''}).")
-        return np.fromiter((self._ids[c] for c in text), dtype=np.int32, count=len(text))
-
-    def decode(self, ids) -> str:
-        """The characters of ``ids`` (any integer array-like)."""
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
-            raise ValueError(f"ids run from 0 to {self.size - 1}; got values in [{ids.min()}, {ids.max()}].")
-        return "".join(self.characters[i] for i in ids)
-
-
-@dataclasses.dataclass(frozen=True)
-class TextSpec:
-    """What a text family's ``build(spec, latent_dim, seed)`` gets: the vocabulary and the
-    number of characters the model sees at once (its context)."""
-
-    vocabulary: Vocabulary
-    context: int
-
-    def __post_init__(self):
-        if isinstance(self.context, bool) or not isinstance(self.context, (int, np.integer)) or self.context < 1:
-            raise ValueError(f"context={self.context!r}: a context is a whole number of characters >= 1.")
-
-
-SPLITS = ("train", "validation", "test")
+SOURCES = corpora.CORPORA
+DEFAULT = "pydoc_topics"  # bundled with Python: offline, what smoke runs and CI use
+TRAIN_DEFAULT = DEFAULT  # what `genai-tf train` uses when no source is given
 FRACTIONS = (0.9, 0.05, 0.05)
 BLOCKS_WANTED = 200  # the default block cuts the text into about 200 blocks: a 5 % split gets 10
 BLOCK_WINDOWS = 4  # ... unless that leaves fewer than 4 windows' worth of characters in a block
 
 
 def default_block(length: int, context: int) -> int:
-    """The block length :func:`load_text_dataset` uses when none is given.
+    """The block length :func:`load` uses when none is given.
 
     ``length // 200`` characters (about 200 blocks, so every split of the default fractions gets
     several), but at least ``4 * (context + 1)`` (a block holds a few windows, and a window's start
@@ -117,7 +51,7 @@ def default_block(length: int, context: int) -> int:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TextData:
-    """A text split three ways by contiguous blocks, as windows. Built by :func:`load_text_dataset`.
+    """A text split three ways by contiguous blocks, as windows. Built by :func:`load`.
 
     ``bounds[split]`` holds the split's blocks as ``(start, end)`` character offsets into
     ``corpus``, in text order. A window is ``context + 1`` consecutive characters inside one block:
@@ -143,9 +77,7 @@ class TextData:
         return TextSpec(self.vocabulary, self.context)
 
     def _bounds(self, split: str) -> tuple:
-        if split not in self.bounds:
-            raise ValueError(f"split={split!r} is not one of {SPLITS}.")
-        return self.bounds[split]
+        return self.bounds[shared.check_split(split)]
 
     def num_characters(self, split: str) -> int:
         """Characters in the blocks of ``split``."""
@@ -181,14 +113,9 @@ class TextData:
         ``start_step`` on. Batch ``k``'s window starts are ``batch_size`` uniform draws (with
         replacement) over :meth:`window_starts` of train, a function of ``(seed, k)`` alone, so a
         run resumed at step ``k`` sees what an unbroken run sees (:mod:`genai_tf.training`)."""
-        if not _whole(start_step, 0):
-            raise ValueError(f"start_step={start_step!r}; it must be an int >= 0.")
         starts, ids = tf.constant(self.window_starts("train")), tf.constant(self.encoded)
         seed, size, window = self.seed, self.batch_size, self.context + 1
-        return (tf.data.Dataset.range(int(start_step), 2**62)
-                .map(lambda step: _windows(ids, _draw(starts, seed, size, step), window),
-                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-                .prefetch(tf.data.AUTOTUNE))
+        return shared.step_stream(lambda step: _windows(ids, _draw(starts, seed, size, step), window), start_step)
 
     def windows(self, split: str) -> tf.data.Dataset:
         """A finite, ordered tf.data of ``(inputs, targets)`` batches over ``split``: in each block,
@@ -206,7 +133,30 @@ class TextData:
         """:meth:`windows` of the validation split."""
         return self.windows("validation")
 
-    def settings_fields(self) -> dict:
+    @property
+    def test(self) -> tf.data.Dataset:
+        """:meth:`windows` of the test split."""
+        return self.windows("test")
+
+    def split(self, name: str) -> tf.data.Dataset:
+        """:meth:`windows` of split ``name``."""
+        return self.windows(name)
+
+    def preview(self, count: int = 4) -> str:
+        """The first ``count`` lines of the validation split, for TensorBoard."""
+        return "\n".join(self.text("validation")[0].split("\n")[:count])
+
+    def describe(self) -> str:
+        return (f"{self.name} ({self.num_characters('train'):,} training characters, {self.vocabulary.size} "
+                f"distinct; windows of {self.context})")
+
+    def validation_report(self, model) -> str:
+        """``model``'s bits and nats per character on the validation blocks, in one line."""
+        scores = model.score(self.ids("validation"))
+        return (f"validation: {scores['bits_per_char']:.4f} bits/char, {scores['nats_per_char']:.4f} nats/char "
+                f"over {scores['characters']:,} characters")
+
+    def run_settings(self) -> dict:
         """What identifies this data, for an exact resume: the same fields mean the same windows."""
         return {"dataset": self.name, "characters": len(self.corpus), "text_sha256": self.sha256,
                 "vocabulary_size": self.vocabulary.size, "context": self.context,
@@ -229,9 +179,9 @@ def split_blocks(length: int, block: int, fractions, seed: int) -> dict:
             for split in SPLITS}
 
 
-def load_text_dataset(source, context: int = 128, batch_size: int = 64, seed: int = 0, data_dir=None,
-                      limit: int | None = None, fractions=FRACTIONS, block: int | None = None) -> TextData:
-    """A corpus (``source``: a name of :data:`TEXT_CORPORA` or a file path, see :func:`load_text`)
+def load(source, *, seed: int = 0, limit: int | None = None, data_dir=None, batch_size: int = 64,
+         context: int = 128, fractions=FRACTIONS, block: int | None = None) -> TextData:
+    """A corpus (``source``: a name of :data:`SOURCES` or a file path, see :func:`load_text`)
     as :class:`TextData`: seeded train / validation / test splits by contiguous blocks.
 
     Args:
@@ -249,14 +199,12 @@ def load_text_dataset(source, context: int = 128, batch_size: int = 64, seed: in
         ValueError: a bad argument, or a text too short: every split needs one block of at
             least ``context + 1`` characters. And what :func:`load_text` raises.
     """
-    checks = [("context", context, _whole(context, 1), "an int >= 1"),
-              ("batch_size", batch_size, _whole(batch_size, 1), "an int >= 1"),
-              ("seed", seed, _whole(seed, 0), "an int >= 0"),
-              ("limit", limit, limit is None or _whole(limit, 1), "an int >= 1 or None"),
-              ("block", block, block is None or _whole(block, 1), "an int >= 1 or None")]
-    for argument, value, ok, allowed in checks:
-        if not ok:
-            raise ValueError(f"{argument}={value!r} is not allowed: {argument} must be {allowed}.")
+    whole = shared.is_whole
+    shared.check_arguments([("context", context, whole(context, 1), "an int >= 1"),
+                            ("batch_size", batch_size, whole(batch_size, 1), "an int >= 1"),
+                            ("seed", seed, whole(seed, 0), "an int >= 0"),
+                            ("limit", limit, limit is None or whole(limit, 1), "an int >= 1 or None"),
+                            ("block", block, block is None or whole(block, 1), "an int >= 1 or None")])
     fractions = _check_fractions(fractions)
     if block is not None and block < context + 1:
         raise ValueError(f"block={block} is shorter than one window (context + 1 = {context + 1} characters); "
@@ -278,6 +226,43 @@ def load_text_dataset(source, context: int = 128, batch_size: int = 64, seed: in
                     sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
+def save_samples(samples: str, path) -> str:
+    """Write generated text to ``path`` (UTF-8); return what was written, in words."""
+    Path(path).write_text(samples, encoding="utf-8")
+    return f"wrote {len(samples):,} characters to {path}"
+
+
+def tensorboard_callbacks(family, log_dir, dataset) -> list:
+    """What shows a text family's samples in TensorBoard: the validation preview once, and a seeded
+    continuation of its first line every epoch (:class:`TextSample`)."""
+    return [TextSample(log_dir, dataset.preview())]
+
+
+class TextSample(keras.callbacks.Callback):
+    """Log ``length`` generated characters after ``prompt`` (the preview's first line) with
+    ``tf.summary.text`` every ``every`` epochs, seeded so epochs compare; the preview at the start."""
+
+    def __init__(self, log_dir, preview: str, length: int = 100, seed: int = 0, every: int = 1):
+        super().__init__()
+        self.log_dir, self.preview, self.length, self.seed, self.every = str(log_dir), preview, length, seed, every
+        self.prompt = (preview.split("\n")[0] or "\n")[:32]
+        self._writer = None
+
+    def _write(self, name, value, step):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(Path(self.log_dir) / "text"))
+        with self._writer.as_default(step=step):
+            tf.summary.text(name, value)
+
+    def on_train_begin(self, logs=None):
+        self._write("validation_preview", self.preview, 0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch % self.every == 0 and hasattr(self.model, "generate"):
+            generated = self.model.generate(self.prompt, self.length, seed=self.seed)
+            self._write("samples", self.prompt + generated, epoch)
+
+
 def _draw(starts: tf.Tensor, seed: int, size: int, step) -> tf.Tensor:
     """``size`` of ``starts``, drawn uniformly with replacement from the stateless seed ``(seed, step)``."""
     key = tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)])
@@ -289,10 +274,6 @@ def _windows(ids: tf.Tensor, starts: tf.Tensor, window: int):
     """The windows of ``ids`` at ``starts`` (B,): inputs and targets (B, window - 1), targets one later."""
     windows = tf.gather(ids, starts[:, tf.newaxis] + tf.range(window, dtype=tf.int32))  # (B, window)
     return windows[:, :-1], windows[:, 1:]
-
-
-def _whole(value, minimum: int) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum
 
 
 def _check_fractions(fractions) -> tuple:

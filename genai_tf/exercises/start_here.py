@@ -22,7 +22,7 @@ def num_pixels(function) -> CheckResult:
 def digits_split_sizes(function) -> CheckResult:
     """Check ``function(seed, validation_fraction) -> (train, validation, test)`` sizes of ``digits``.
 
-    The expected sizes follow the split documented in :func:`genai_tf.data.load_dataset`:
+    The expected sizes follow the split documented in :func:`genai_tf.data.images.load`:
     test = round(0.15 · 1797) = 270, validation = round(fraction · 1527), train = the rest.
     """
     cases = [(0, 0.1), (7, 0.25)]
@@ -31,7 +31,7 @@ def digits_split_sizes(function) -> CheckResult:
         validation = round(fraction * (1797 - 270))
         expected.append([1797 - 270 - validation, validation, 270])
     return run_cases("digits_split_sizes", lambda seed, fraction: np.asarray(function(seed, fraction)),
-                     cases, expected, "load with data.load_dataset('digits', seed=..., "
+                     cases, expected, "load with images.load('digits', seed=..., "
                      "validation_fraction=...) and count the examples of each split.", rtol=0, atol=0)
 
 

@@ -4,6 +4,10 @@ A subclass lists its loss-term names in ``loss_names`` and writes ``compute_loss
 returns a dict with those keys (``"loss"`` is the one minimised). ``train_step`` and
 ``test_step`` both call it, so each loss is written exactly once, and a ``keras.metrics.Mean``
 tracker per term feeds ``fit()``'s history and TensorBoard under the same names.
+
+Every ``train_step`` in :mod:`genai_tf.models` changes its weights through one method,
+:meth:`LossTermsModel.update_weights` (gradient, optional clipping, optimizer step), so that
+what every update needs is written once.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 
 def images_from_batch(data):
@@ -48,7 +53,7 @@ def check_image_shape(images, expected_shape, model_name):
         raise ValueError(
             f"{model_name} was built for images of shape (batch, {', '.join(map(str, expected))}) "
             f"but received a batch of shape {shape}. Load the data with the same image size and "
-            f"channels, e.g. genai_tf.data.load_dataset(name, image_size={expected[0]}), or build the "
+            f"channels, e.g. genai_tf.data.images.load(name, image_size={expected[0]}), or build the "
             f"model from the data's image_shape."
         )
 
@@ -74,12 +79,28 @@ def model_optimizers(model) -> dict:
     return {name: getattr(model, name) for name in names if getattr(model, name, None) is not None}
 
 
+def clip_by_global_norm(gradients, clip_norm):
+    """Gradients scaled to a global norm of at most ``clip_norm``: g · min(1, c / ‖g‖).
+
+    ‖g‖ = sqrt(Σ_i ‖g_i‖²) is the norm of all the gradients together (``None`` entries, weights
+    the loss does not reach, are skipped and kept). The same arithmetic as Keras's
+    ``global_clipnorm``, so clipping here or in the optimizer gives the same numbers; a NaN or
+    infinite norm makes every gradient NaN, which the NaN guard then reports.
+    """
+    clip_norm = float(clip_norm)
+    present = [gradient for gradient in gradients if gradient is not None]
+    norm = ops.sqrt(ops.sum(ops.stack([ops.sum(ops.square(gradient)) for gradient in present])))
+    scale = clip_norm * ops.minimum(1.0 / norm, 1.0 / clip_norm) + (norm - norm)
+    return [None if gradient is None else gradient * scale for gradient in gradients]
+
+
 class LossTermsModel(keras.Model):
     """Base class: trackers, ``train_step`` and ``test_step`` from ``compute_losses``."""
 
     loss_names: tuple[str, ...] = ("loss",)
     network_names: tuple[str, ...] = ()  # sub-networks, saved whole in the config
     config_names: tuple[str, ...] = ()  # other constructor arguments, saved as attributes
+    gradient_clip_norm: float | None = None  # clip the gradient's global norm to this (None: no clipping)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -127,12 +148,31 @@ class LossTermsModel(keras.Model):
         images = validated_images(self, data)
         return (images,)
 
+    def update_weights(self, tape, loss, weights, optimizer=None, clip_norm=None):
+        """One optimizer step on ``weights`` down the gradient of ``loss``, recorded on ``tape``.
+
+        The gradient of ``loss`` with respect to ``weights`` is taken from ``tape``; with
+        ``clip_norm`` its global norm is clipped first (:func:`clip_by_global_norm`); then
+        ``optimizer`` (default: ``self.optimizer``) applies it. Returns the applied gradients.
+
+        Every ``train_step`` of :mod:`genai_tf.models` updates its weights here and nowhere else,
+        so this is the one place where training on several replicas (dividing the loss by their
+        number) and mixed precision (scaling the loss, unscaling the gradient) are to be added.
+        Constraints a model puts on its weights after an update (the WGAN's weight clipping)
+        stay in its ``train_step``.
+        """
+        optimizer = self.optimizer if optimizer is None else optimizer
+        gradients = tape.gradient(loss, weights)
+        if clip_norm is not None:
+            gradients = clip_by_global_norm(gradients, clip_norm)
+        optimizer.apply(gradients, weights)
+        return gradients
+
     def train_step(self, data):
         inputs = self._batch_inputs(data)
         with tf.GradientTape() as tape:
             terms = self.compute_losses(*inputs, training=True)
-        gradients = tape.gradient(terms["loss"], self.trainable_weights)
-        self.optimizer.apply(gradients, self.trainable_weights)
+        self.update_weights(tape, terms["loss"], self.trainable_weights, clip_norm=self.gradient_clip_norm)
         return self._record(terms)
 
     def test_step(self, data):
@@ -176,8 +216,8 @@ class MultiOptimizerModel(LossTermsModel):
             getattr(self, name).build(network.trainable_variables)
 
     def apply_gradients(self, tape, terms, loss_names):
-        """Update each network from its own loss: ``loss_names`` maps optimizer → loss term."""
+        """Update each network from its own loss (:meth:`update_weights`): ``loss_names`` maps
+        optimizer → loss term."""
         for optimizer_name, network in self.optimizer_networks().items():
-            weights = network.trainable_weights
-            gradients = tape.gradient(terms[loss_names[optimizer_name]], weights)
-            getattr(self, optimizer_name).apply(gradients, weights)
+            self.update_weights(tape, terms[loss_names[optimizer_name]], network.trainable_weights,
+                                getattr(self, optimizer_name))

@@ -58,7 +58,7 @@ class ConditionalGAN(AdversarialModel):
 
     def _batch_labels(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:
-            raise ValueError("ConditionalGAN trains on (images, labels) batches; genai_tf.data.load_dataset yields them.")
+            raise ValueError("ConditionalGAN trains on (images, labels) batches; genai_tf.data.images.load yields them.")
         return ops.cast(ops.reshape(data[1], (-1,)), "int32")
 
     def call(self, inputs, training=False):
@@ -118,14 +118,12 @@ class ConditionalGAN(AdversarialModel):
         fake = self.generator([self.sample_latents(batch_size), fake_labels], training=True)
         with tf.GradientTape() as tape:
             d_terms = self.discriminator_terms(real, labels, fake, fake_labels, training=True)
-        d_weights = self.discriminator.trainable_weights
-        self.d_optimizer.apply(tape.gradient(d_terms["d_loss"], d_weights), d_weights)
+        self.update_weights(tape, d_terms["d_loss"], self.discriminator.trainable_weights, self.d_optimizer)
         # 2. generator, through D, on fresh noise and classes.
         latents, fake_labels = self.sample_latents(batch_size), self.sample_labels(batch_size)
         with tf.GradientTape() as tape:
             g_terms = self.generator_terms(latents, fake_labels, training=True)
-        g_weights = self.generator.trainable_weights
-        self.g_optimizer.apply(tape.gradient(g_terms["g_loss"], g_weights), g_weights)
+        self.update_weights(tape, g_terms["g_loss"], self.generator.trainable_weights, self.g_optimizer)
         return self._record({**d_terms, **g_terms})
 
     def generate(self, num_samples, seed=None, labels=None):
@@ -167,7 +165,7 @@ def build_cgan(image_shape, num_classes=10, latent_dim=64, filters=(128, 64), he
 # --- the registry entry (genai_tf.models.registry) ------------------------------------------
 FAMILIES = {
     "cgan": registry.Family(
-        "cgan", family_builder(build_cgan, 4e-4), ConditionalGAN, latent_dim=64, data="labelled_images",
+        "cgan", family_builder(build_cgan, 4e-4), ConditionalGAN, latent_dim=64, conditional=True,
         title="conditional GAN", description="class-conditional DCGAN: label embedding in G, projection discriminator, "
                     "the DCGAN's recipe (Adam 4e-4 decayed linearly to 0 over the second half)",
         reconstructs=False, decay_start=0.5, pretrain_budget=registry.BENCHMARK_CPU_BUDGET),  # benchmarks/gan.py

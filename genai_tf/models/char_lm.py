@@ -3,7 +3,7 @@
 A :class:`CharLM` maps a window of character ids ``(batch, L)`` to next-character logits
 ``(batch, L, V)``: position t's logits are p(x_{t+1} | x_≤t) (Eq. AR.1), the model looking back
 at most ``context`` characters. Training is teacher forcing on ``(inputs, targets)`` batches
-(targets = inputs shifted by one, ``genai_tf.text.TextData.train_stream``), minimising the mean
+(targets = inputs shifted by one, ``genai_tf.data.text.TextData.train_stream``), minimising the mean
 cross-entropy in nats per character (Eq. AR.2); ``fit`` reports it as ``loss`` and as
 ``bits_per_char`` (Eq. AR.3).
 
@@ -22,17 +22,17 @@ import tensorflow as tf
 from keras import ops
 
 from genai_tf import losses, sampling
+from genai_tf.data.text import TextSpec, Vocabulary
 from genai_tf.models.base import LossTermsModel
-from genai_tf.text import TextSpec, Vocabulary
 
 SCORE_BATCH = 64  # windows per forward pass when scoring
 
 
 def check_text_spec(spec, family: str, latent_dim) -> TextSpec:
-    """``spec`` if it is a :class:`~genai_tf.text.TextSpec` and ``latent_dim`` is unset, else a clear error."""
+    """``spec`` if it is a :class:`~genai_tf.data.text.TextSpec` and ``latent_dim`` is unset, else a clear error."""
     if not isinstance(spec, TextSpec):
-        raise ValueError(f"The {family} family trains on text: build it from a genai_tf.text.TextSpec "
-                         f"(e.g. load_text_dataset(...).spec), not {spec!r}.")
+        raise ValueError(f"The {family} family trains on text: build it from a genai_tf.data.text.TextSpec "
+                         f"(e.g. genai_tf.data.text.load(...).spec), not {spec!r}.")
     if latent_dim:
         raise ValueError(f"latent_dim={latent_dim}: a language model has no latent variable; leave it unset.")
     return spec
@@ -53,6 +53,9 @@ class CharLM(LossTermsModel):
 
     loss_names = ("loss", "bits_per_char")
     config_names = ("characters", "context")
+    # the gradient's global norm is clipped at 1 in every update (LossTermsModel.update_weights),
+    # the usual guard against exploding gradients in recurrent and attention models
+    gradient_clip_norm = 1.0
     max_input_length: int | None = None
 
     def __init__(self, characters, context, **kwargs):
@@ -90,7 +93,7 @@ class CharLM(LossTermsModel):
         inputs, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
         if targets is None:
             raise ValueError(f"{name} trains on (inputs, targets) batches of character ids, as "
-                             f"genai_tf.text.TextData.train_stream yields them.")
+                             f"genai_tf.data.text.TextData.train_stream yields them.")
         problem = None
         if len(inputs.shape) != 2 or tuple(inputs.shape) != tuple(targets.shape):
             problem = f"inputs {tuple(inputs.shape)} and targets {tuple(targets.shape)} must both be (batch, length)"
@@ -280,6 +283,7 @@ def family_build(name, builder):
     return build
 
 
-def adam(learning_rate, clipnorm=1.0):
-    """The text families' optimizer: Adam with the gradient's global norm clipped to ``clipnorm``."""
-    return keras.optimizers.Adam(learning_rate, beta_2=0.99, global_clipnorm=clipnorm)
+def adam(learning_rate):
+    """The text families' optimizer: Adam with β2 = 0.99. The gradient's global norm is clipped by
+    the model (``CharLM.gradient_clip_norm``) before the optimizer sees it."""
+    return keras.optimizers.Adam(learning_rate, beta_2=0.99)

@@ -50,7 +50,7 @@ class CharMLP(CharLM):
 
 
 def build_char_mlp(spec, context=16, embedding_dim=32, hidden=512, learning_rate=2e-3):
-    """The course's MLP (k = ``context`` characters) for a :class:`~genai_tf.text.TextSpec`, whose
+    """The course's MLP (k = ``context`` characters) for a :class:`~genai_tf.data.text.TextSpec`, whose
     own context is only the training windows' length."""
     model = CharMLP(spec.vocabulary.characters, context, embedding_dim=embedding_dim, hidden=hidden,
                     name="char_mlp")

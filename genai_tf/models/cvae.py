@@ -48,7 +48,7 @@ class ConditionalVAE(VAE):
     def _batch_inputs(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:
             raise ValueError("ConditionalVAE trains on (images, labels) batches; "
-                             "genai_tf.data.load_dataset yields them.")
+                             "genai_tf.data.images.load yields them.")
         return validated_images(self, data), data[1]
 
     def network_inputs(self, tensor, labels=None):
@@ -107,7 +107,7 @@ FAMILIES = {
     # 99.1 %, 98.7 % and 95.9 % of samples read as the requested digit (issue 4's target: 97 %),
     # but cFID 46, 21 and 8: a larger code gives better samples and ELBO, worse label control.
     "cvae": registry.Family(
-        "cvae", registry.adam_compiled(build_conv_cvae), ConditionalVAE, latent_dim=2, data="labelled_images", binarize="dynamic",
+        "cvae", registry.adam_compiled(build_conv_cvae), ConditionalVAE, latent_dim=2, conditional=True, binarize="dynamic",
         title="CVAE", description="conditional conv VAE (label into encoder and decoder), 2-D style code",
         reconstructs=False, pretrain_budget={"seconds": 600.0, "clock": "cpu"}),  # benchmarks/vgn.py
 }

@@ -104,7 +104,7 @@ class DiffusionModel(LossTermsModel):
 
     def _batch_inputs(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:
-            raise ValueError("DiffusionModel trains on (images, labels) batches; genai_tf.data.load_dataset yields them.")
+            raise ValueError("DiffusionModel trains on (images, labels) batches; genai_tf.data.images.load yields them.")
         return validated_images(self, data), data[1]
 
     def compute_losses(self, images, labels, training=False):
@@ -266,7 +266,7 @@ FAMILIES = {
     # 14×14 behind a 2×2 patch stem beat full resolution, min-SNR weighting helped a little, the
     # weight average did not, and the spatial class map made the label count.
     "diffusion": registry.Family(
-        "diffusion", _build_family, DiffusionModel, latent_dim=0, data="labelled_images",
+        "diffusion", _build_family, DiffusionModel, latent_dim=0, conditional=True,
         title="diffusion model", description="class-conditional DDPM (U-Net on 2x2 patches, cosine schedule, T=1000, min-SNR-5 "
                     "weighting, 20 % label dropout), DDIM sampling with classifier-free guidance w=3",
         reconstructs=False, decay_start=0.0, decay_shape="cosine", decay_final_fraction=0.02,

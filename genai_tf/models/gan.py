@@ -139,14 +139,12 @@ class GAN(AdversarialModel):
         fake = self.generator(self.sample_latents(batch_size), training=True)
         with tf.GradientTape() as tape:
             d_terms = self.discriminator_terms(real, fake, training=True)
-        d_weights = self.discriminator.trainable_weights
-        self.d_optimizer.apply(tape.gradient(d_terms["d_loss"], d_weights), d_weights)
+        self.update_weights(tape, d_terms["d_loss"], self.discriminator.trainable_weights, self.d_optimizer)
         # 2. generator: gradients flow through D, but only G's weights are updated.
         latents = self.sample_latents(batch_size)
         with tf.GradientTape() as tape:
             g_terms = self.generator_terms(latents, training=True)
-        g_weights = self.generator.trainable_weights
-        self.g_optimizer.apply(tape.gradient(g_terms["g_loss"], g_weights), g_weights)
+        self.update_weights(tape, g_terms["g_loss"], self.generator.trainable_weights, self.g_optimizer)
         return self._record({**d_terms, **g_terms})
 
 

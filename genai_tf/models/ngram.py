@@ -37,10 +37,10 @@ import numpy as np
 import tensorflow as tf
 
 from genai_tf import losses, sampling
+from genai_tf.data.text import Vocabulary
 from genai_tf.models import registry
-from genai_tf.text import Vocabulary
 
-# The order with the best validation nats/char on shakespeare.txt (load_text_dataset's 90/5/5 blocks,
+# The order with the best validation nats/char on shakespeare.txt (genai_tf.data.text.load's 90/5/5 blocks,
 # seed 0), Kneser-Ney: n = 3: 1.980, 4: 1.605, 5: 1.428, 6: 1.374, 7: 1.372, 8: 1.380, 9: 1.390.
 DEFAULT_ORDER = 7
 SMOOTHINGS = ("kneser_ney", "add_k")

@@ -69,7 +69,7 @@ class CharLSTM(CharLM):
 
 
 def build_lstm(spec, embedding_dim=64, units=512, num_layers=1, learning_rate=2e-3):
-    """The course's LSTM for a :class:`~genai_tf.text.TextSpec`, compiled with :func:`char_lm.adam`."""
+    """The course's LSTM for a :class:`~genai_tf.data.text.TextSpec`, compiled with :func:`char_lm.adam`."""
     model = CharLSTM(spec.vocabulary.characters, spec.context, embedding_dim=embedding_dim, units=units,
                      num_layers=num_layers, name="lstm")
     return compiled(model, learning_rate)

@@ -37,19 +37,17 @@ FAMILY_MODULES: dict[str, str] = {
     "transformer": "transformer",
 }
 
-# What a family trains on. "images": (images, labels) batches, the labels unused;
-# "labelled_images": the labels condition the model, and generate() takes labels;
-# "text": a genai_tf.text.TextData, (inputs, targets) windows of character ids; build() gets its
-# TextSpec (vocabulary and context) where image families get the image shape.
-DATA_KINDS = ("images", "labelled_images", "text")
-
-
 @dataclasses.dataclass(frozen=True)
 class Family:
     """How one model family is built, trained by default, fed and sampled.
 
-    ``build(image_shape, latent_dim, seed)`` returns the model compiled with the recipe's
-    optimisers (a text family's gets a ``genai_tf.text.TextSpec`` instead of an image shape).
+    ``data`` names the kind of data it trains on, a key of ``genai_tf.data.KINDS`` ("images":
+    ``(images, labels)`` batches; "text": ``(inputs, targets)`` windows of character ids).
+    ``build(spec, latent_dim, seed)`` returns the model compiled with the recipe's optimisers;
+    ``spec`` is the dataset's ``spec``: the image shape, or a text family's
+    ``genai_tf.data.text.TextSpec``. ``conditional``: the labels condition the model and
+    ``generate`` takes ``labels``. The loader options the recipe fixes (``binarize`` for images,
+    ``context`` for text) go to the kind's ``load`` as :attr:`data_options`.
     A ``counted`` family is estimated by counting, not by gradient steps: training calls its
     model's ``count(blocks)`` once on the training text.
 
@@ -59,12 +57,13 @@ class Family:
     """
 
     name: str
-    build: Callable  # (image_shape, latent_dim, seed) -> compiled keras.Model
+    build: Callable  # (spec, latent_dim, seed) -> compiled keras.Model
     model_class: type  # what build returns and a checkpoint of this family holds
-    latent_dim: int  # default latent size
+    latent_dim: int  # default latent size; 0: none apart from the data (diffusion's x_T, text families)
     description: str
-    data: str = "images"  # one of DATA_KINDS
-    binarize: str | None = None  # how the data loader binarizes images for this family
+    data: str = "images"  # the kind of data: a key of genai_tf.data.KINDS
+    conditional: bool = False  # generate() takes labels, which condition the model
+    binarize: str | None = None  # images: how the data loader binarizes them for this family
     batch_size: int = 128  # the batch its recipe was tuned with
     reconstructs: bool = True  # whether model(images) is a reconstruction (not true of GANs)
     generates: bool = True  # whether it samples new images: model.generate(n, seed) (not an autoencoder)
@@ -82,9 +81,18 @@ class Family:
     def display_name(self) -> str:
         return self.title or self.name
 
+    @property
+    def data_options(self) -> dict:
+        """The options of its kind's ``load`` that the recipe fixes: those of ``binarize`` and
+        ``context`` it sets (a family sets only its own kind's)."""
+        return {key: value for key, value in (("binarize", self.binarize), ("context", self.context)) if value}
+
     def __post_init__(self):
-        if self.data not in DATA_KINDS:
-            raise ValueError(f"Family {self.name!r}: data={self.data!r}; use one of {DATA_KINDS}.")
+        from genai_tf import data
+
+        if self.data not in data.KINDS:
+            raise ValueError(f"Family {self.name!r}: data={self.data!r}; use one of {tuple(data.KINDS)} "
+                             f"(the kinds of genai_tf.data.KINDS).")
         if self.data == "text" and self.context < 1:
             raise ValueError(f"Family {self.name!r}: a text family declares its context (characters per window).")
         if self.counted and self.data != "text":
@@ -102,23 +110,14 @@ class Family:
         build = functools.partial(self.build, **settings) if settings else self.build
         return dataclasses.replace(self, name=name or self.name, build=build, **(fields or {}))
 
-    @property
-    def text(self) -> bool:
-        """Whether the family models text (characters), not images."""
-        return self.data == "text"
-
-    @property
-    def conditional(self) -> bool:
-        """Whether ``generate`` takes ``labels`` (the family trains on labelled images)."""
-        return self.data == "labelled_images"
-
     def sample(self, model, num_samples, seed=None, labels=None):
         """``num_samples`` images in [0, 1] from ``model``; ``labels`` for conditional families."""
-        if self.text:
-            raise ValueError(f"{self.name} generates text: call model.generate(prompt, length, ...).")
+        if self.data != "images":
+            raise ValueError(f"{self.name} generates {self.data}, not images: call model.generate(...) "
+                             f"(text: model.generate(prompt, length, ...)).")
         if not self.generates:
             raise ValueError(f"{self.name} does not generate images (it only reconstructs); sample from "
-                             f"one of {[name for name, f in families().items() if f.generates]}.")
+                             f"one of {[name for name, f in families().items() if f.generates and f.data == 'images']}.")
         if labels is not None and not self.conditional:
             raise ValueError(f"{self.name} is not conditional; it takes no labels.")
         extra = {"labels": labels} if labels is not None else {}
@@ -170,9 +169,19 @@ def family(name: str) -> Family:
     return declared[name]
 
 
-def families() -> dict[str, Family]:
-    """Every registered family, by name, in registry order."""
-    return {name: family(name) for name in FAMILY_MODULES}
+def families(data: str | None = None) -> dict[str, Family]:
+    """Every registered family (of kind ``data`` if given), by name, in registry order."""
+    every = {name: family(name) for name in FAMILY_MODULES}
+    return every if data is None else {name: chosen for name, chosen in every.items() if chosen.data == data}
+
+
+def family_of(model) -> Family:
+    """The first registered family whose ``model_class`` ``model`` is (a checkpoint's family, for its kind)."""
+    for chosen in families().values():
+        if isinstance(model, chosen.model_class):
+            return chosen
+    raise ValueError(f"{type(model).__name__} is not the model of any registered family "
+                     f"({', '.join(FAMILY_MODULES)}).")
 
 
 def register_classes() -> None:

@@ -149,7 +149,7 @@ class TransformerLM(CharLM):
 
 
 def build_transformer(spec, d_model=192, num_layers=4, num_heads=4, tie_embeddings=False, learning_rate=1e-3):
-    """The course's Transformer for a :class:`~genai_tf.text.TextSpec`, compiled with :func:`char_lm.adam`."""
+    """The course's Transformer for a :class:`~genai_tf.data.text.TextSpec`, compiled with :func:`char_lm.adam`."""
     model = TransformerLM(spec.vocabulary.characters, spec.context, d_model=d_model, num_layers=num_layers,
                           num_heads=num_heads, tie_embeddings=tie_embeddings, name="transformer")
     return compiled(model, learning_rate)

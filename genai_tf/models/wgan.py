@@ -176,15 +176,14 @@ class WassersteinGAN(AdversarialModel):
             fake = self.generator(self.sample_latents(ops.shape(real)[0]), training=True)
             with tf.GradientTape() as tape:
                 terms = self.critic_terms(real, fake)
-            self.critic_optimizer.apply(tape.gradient(terms["critic_loss"], critic_weights), critic_weights)
-            if self.constraint == "clipping":
+            self.update_weights(tape, terms["critic_loss"], critic_weights, self.critic_optimizer)
+            if self.constraint == "clipping":  # WGAN's constraint on the weights, not gradient clipping
                 for weight in critic_weights:
                     weight.assign(ops.clip(weight, -self.clip_value, self.clip_value))
         latents = self.sample_latents(ops.shape(real)[0])
-        g_weights = self.generator.trainable_weights
         with tf.GradientTape() as tape:
             g_terms = self.generator_terms(latents, training=True)
-        self.g_optimizer.apply(tape.gradient(g_terms["g_loss"], g_weights), g_weights)
+        self.update_weights(tape, g_terms["g_loss"], self.generator.trainable_weights, self.g_optimizer)
         return self._record({**terms, **g_terms})
 
 

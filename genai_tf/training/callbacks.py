@@ -3,8 +3,8 @@ epoch clocks, and the standard set every course run logs with (the learning-rate
 :mod:`genai_tf.training.schedule`'s).
 
 The TensorBoard pictures they add (the seeded sample grid, the learning rates) come from
-:mod:`genai_tf.callbacks`; :func:`training_callbacks` assembles them with the NaN guard into the
-run folder ``runs/<notebook>/<time>-<model>``.
+:mod:`genai_tf.viz.tensorboard`; :func:`training_callbacks` assembles them with the NaN guard
+into the run folder ``runs/<notebook>/<time>-<model>``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from genai_tf import config
-from genai_tf.callbacks import SampleGrid, TensorBoard
+from genai_tf.viz.tensorboard import SampleGrid, TensorBoard
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -57,19 +57,27 @@ def training_callbacks(notebook, model_name, sample_images=None, num_samples=64,
     validation), a seeded ``SampleGrid`` and a ``NaNGuard``, all under
     ``runs/<notebook>/<timestamp>-<model_name>``.
     """
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    log_dir = run_directory(notebook, f"{stamp}-{model_name}", root=root)
+    log_dir = new_run_directory(notebook, model_name, root=root)
     return standard_callbacks(log_dir, sample_images, num_samples, seed, generate_kwargs), log_dir
 
 
-def standard_callbacks(log_dir, sample_images=None, num_samples=64, seed=0, generate_kwargs=None) -> list:
-    """:func:`training_callbacks` writing to an existing run folder (a resumed run's)."""
-    return [
-        TensorBoard(log_dir=str(log_dir)),
-        SampleGrid(log_dir, num_samples=num_samples, images=sample_images, seed=seed,
-                   generate_kwargs=generate_kwargs),
-        NaNGuard(),
-    ]
+def new_run_directory(notebook, model_name, root=None) -> Path:
+    """A new run folder ``runs/<notebook>/<timestamp>-<model_name>`` (created)."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return run_directory(notebook, f"{stamp}-{model_name}", root=root)
+
+
+def standard_callbacks(log_dir, sample_images=None, num_samples=64, seed=0, generate_kwargs=None,
+                       summaries=None) -> list:
+    """:func:`training_callbacks` writing to an existing run folder (a resumed run's).
+
+    ``summaries``: the callbacks that show samples in TensorBoard, instead of the image
+    ``SampleGrid`` (training passes its data kind's ``tensorboard_callbacks``).
+    """
+    if summaries is None:
+        summaries = [SampleGrid(log_dir, num_samples=num_samples, images=sample_images, seed=seed,
+                                generate_kwargs=generate_kwargs)]
+    return [TensorBoard(log_dir=str(log_dir)), *summaries, NaNGuard()]
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -10,7 +10,7 @@ a function of the step alone:
 
 - weights and optimizer state: the ``.keras`` checkpoint;
 - the models' ``SeedGenerator`` states (a ``.keras`` file does not store them): ``state.json``;
-- the data: batch ``k`` of ``ImageData.train_stream`` depends only on ``(seed, k)``;
+- the data: batch ``k`` of every kind's ``train_stream`` depends only on ``(seed, k)``;
 - the learning-rate decay: a function of the global step (or of the budget's spent time);
 - epoch ends (validation, sample grids, which draw random numbers too): a resumed run first
   finishes its partial epoch, so they happen at the same steps as in an unbroken run.
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import keras
 
+from genai_tf import data
 from genai_tf.models import registry
 from genai_tf.training import callbacks as course_callbacks
 from genai_tf.training import resume, run_folder, schedule
@@ -37,63 +38,62 @@ BIG_EPOCHS = 10**6  # fit's epoch cap when only a time budget stops training
 
 def settings(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall", seed=0,
              latent_dim=None) -> dict:
-    """The settings that define a run; a resumed run must have the same ones."""
-    chosen = registry.family(family) if isinstance(family, str) else family
-    _check_data_kind(chosen, dataset)
-    if chosen.text:
-        return {"family": chosen.name, **dataset.settings_fields(), "seed": int(seed), "epochs": epochs,
-                "steps": steps, "seconds": seconds, "clock": clock}
-    return {
-        "family": chosen.name, "dataset": dataset.name, "image_shape": list(dataset.image_shape),
-        "num_train": int(len(dataset.arrays["train"][0])), "batch_size": int(dataset.batch_size),
-        "data_seed": int(dataset.seed), "binarize": dataset.binarize, "seed": int(seed),
-        "latent_dim": int(latent_dim or chosen.latent_dim), "epochs": epochs, "steps": steps,
-        "seconds": seconds, "clock": clock,
-    }
+    """The settings that define a run; a resumed run must have the same ones: the family, what
+    identifies the data (its ``run_settings()``), the seeds, the latent size (when the family has
+    one) and the stopping rule."""
+    chosen = _family(family)
+    check_data_kind(chosen, dataset)
+    latent = int(latent_dim or chosen.latent_dim)
+    return {"family": chosen.name, **dataset.run_settings(), "seed": int(seed),
+            **({"latent_dim": latent} if latent else {}), "epochs": epochs, "steps": steps, "seconds": seconds,
+            "clock": clock}
 
 
-def _check_data_kind(family, dataset) -> None:
-    """A text family needs a ``text.TextData``; an image family an ``ImageData``."""
-    is_text = hasattr(dataset, "vocabulary")
-    if family.text and not is_text:
-        raise ValueError(f"{family.name} models text, but {dataset.name!r} is an image dataset; load text with "
-                         f"genai_tf.text.load_text_dataset (e.g. 'pydoc_topics' or a .txt file).")
-    if is_text and not family.text:
-        raise ValueError(f"{family.name} models images, but {dataset.name!r} is text; train a text family "
-                         f"(ngram, char_mlp, lstm, transformer) on it, or load images with genai_tf.data.load_dataset.")
+def _family(family):
+    return registry.family(family) if isinstance(family, str) else family
+
+
+def check_data_kind(family, dataset) -> None:
+    """A ValueError unless ``dataset`` is of the kind ``family`` trains on (``family.data``)."""
+    have = data.kind_of(dataset)
+    if have == family.data:
+        return
+    needed = data.kind(family.data)
+    others = ", ".join(registry.families(have)) if have is not None else ""
+    instead = f", or train a family that models {have} ({others}) on it" if others else ""
+    raise ValueError(f"{family.name} models {family.data}, but {getattr(dataset, 'name', dataset)!r} is "
+                     f"{have or type(dataset).__name__}: load {family.data} with "
+                     f"training.family_dataset({family.name!r}, source) or genai_tf.data.kind({family.data!r})"
+                     f".load(source), e.g. source={needed.DEFAULT!r}{instead}.")
 
 
 def model_input(family, dataset):
-    """What ``family.build`` takes first: the image shape, or a text family's ``TextSpec``."""
-    return dataset.spec if family.text else dataset.image_shape
+    """What ``family.build`` takes first: the dataset's ``spec`` (image shape, ``TextSpec``...)."""
+    check_data_kind(_family(family), dataset)
+    return dataset.spec
 
 
 def family_dataset(family, source, *, seed=0, batch_size=None, **load_kwargs):
     """The data ``family``'s recipe trains on, loaded from ``source`` and seeded by ``seed``.
 
-    An image family gets ``data.load_dataset(source, ...)`` in the recipe's ``batch_size`` and with its
-    ``binarize``; a text family gets ``text.load_text_dataset(source, ...)`` in windows of its
-    ``context`` and its ``batch_size``. ``batch_size`` replaces the recipe's (a smoke run's smaller
-    batches); ``load_kwargs`` go to the loader as they are (``data_dir``, ``limit``, ``image_size``;
-    for text ``block``, so that several contexts cut the same blocks).
+    ``genai_tf.data.kind(family.data).load(source, ...)`` with the recipe's ``batch_size`` and
+    loader options (``family.data_options``, e.g. ``binarize`` or a window ``context``).
+    ``batch_size`` replaces the recipe's (a smoke run's smaller batches); ``load_kwargs`` go to the
+    loader as they are (``data_dir``, ``limit``, and the kind's own, e.g. ``image_size`` or
+    ``block``, so that several contexts cut the same blocks).
     """
-    chosen = registry.family(family) if isinstance(family, str) else family
+    chosen = _family(family)
     batch_size = chosen.batch_size if batch_size is None else batch_size
-    if chosen.text:
-        from genai_tf import text
-
-        return text.load_text_dataset(source, context=chosen.context, batch_size=batch_size, seed=seed, **load_kwargs)
-    from genai_tf import data
-
-    return data.load_dataset(source, batch_size=batch_size, seed=seed, binarize=chosen.binarize, **load_kwargs)
+    options = {**chosen.data_options, **load_kwargs}
+    return data.kind(chosen.data).load(source, seed=seed, batch_size=batch_size, **options)
 
 
 def initial_model(family, dataset, seed=0, latent_dim=None) -> keras.Model:
     """The compiled, untrained model :func:`train` starts from with ``seed`` on ``dataset``: the same
     initial weights, so what training gained can be measured against it."""
-    chosen = registry.family(family) if isinstance(family, str) else family
+    chosen = _family(family)
     keras.utils.set_random_seed(seed)
-    return chosen.build(model_input(chosen, dataset), 0 if chosen.text else int(latent_dim or chosen.latent_dim), seed)
+    return chosen.build(model_input(chosen, dataset), int(latent_dim or chosen.latent_dim), seed)
 
 
 def _check_stop(epochs, steps, seconds, clock):
@@ -120,10 +120,9 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
 
     Args:
         family: e.g. ``"vae"``; its recipe builds and compiles the model.
-        dataset: an :class:`genai_tf.data.ImageData` loaded with the family's ``binarize``, or for a
-            text family a :class:`genai_tf.text.TextData` with the family's ``context``. A counted
-            family (the n-gram) is counted once on the training blocks; the stop arguments are
-            then only checked.
+        dataset: data of the kind the family trains on (``family.data``), loaded with its
+            ``data_options`` (:func:`family_dataset`). A counted family (the n-gram) is counted
+            once on the training blocks; the stop arguments are then only checked.
         epochs / steps: train for this many passes over the data, or optimizer steps (quick
             modes use ``steps``: the same work on any machine).
         seconds, clock: a time budget (``"wall"`` or ``"cpu"`` seconds, see
@@ -142,7 +141,7 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
     Returns a :class:`TrainingRun`. Raises ValueError for bad settings and FloatingPointError
     when a loss becomes NaN (the last checkpoint stays on disk).
     """
-    chosen = registry.family(family) if isinstance(family, str) else family
+    chosen = _family(family)
     _check_stop(epochs, steps, seconds, clock)
     run_settings = settings(chosen, dataset, epochs=epochs, steps=steps, seconds=seconds, clock=clock,
                             seed=seed, latent_dim=latent_dim)
@@ -179,14 +178,9 @@ def train(family, dataset, *, epochs=None, steps=None, seconds=None, clock="wall
     if log is not None:
         if log_dir is None:
             root = log_root if log_root is not None else (output / "logs" if output is not None else None)
-            standard, log_dir = course_callbacks.training_callbacks(
-                log, chosen.name, root=root, num_samples=0 if chosen.text else 64,  # no image grid for text
-                sample_images=dataset.images("validation")[:16] if chosen.reconstructs else None)
-        else:
-            standard = course_callbacks.standard_callbacks(
-                log_dir, num_samples=0 if chosen.text else 64,
-                sample_images=dataset.images("validation")[:16] if chosen.reconstructs else None)
-        fit_callbacks += standard
+            log_dir = course_callbacks.new_run_directory(log, chosen.name, root=root)
+        summaries = data.kind(chosen.data).tensorboard_callbacks(chosen, log_dir, dataset)
+        fit_callbacks += course_callbacks.standard_callbacks(log_dir, summaries=summaries)
     else:
         fit_callbacks.append(course_callbacks.NaNGuard())
 
@@ -253,7 +247,7 @@ def _count(family, dataset, run_settings, seed, output) -> TrainingRun:
     """A counted family (the n-gram): one exact pass over the training blocks, then saved."""
     clock = course_callbacks.TimeBudget(math.inf)
     clock.on_train_begin()
-    model = family.build(model_input(family, dataset), 0, seed)
+    model = family.build(model_input(family, dataset), int(family.latent_dim), seed)
     model.count(dataset.ids("train"))
     clock.on_train_end()
     summary = run_folder.run_summary(run_settings, steps=0, epochs=0.0, wall_seconds=clock.wall_seconds,
