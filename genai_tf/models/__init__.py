@@ -1,4 +1,6 @@
-"""Model families, one file each: ``autoencoder``, ``vae``, ``gan``, ``cvae``, ``vaegan``.
+"""Model families, one file each (the registry's ``FAMILY_MODULES`` names them all), the model base
+class with the one weight-update helper every ``train_step`` uses (``base``), the family registry,
+and the networks more than one family shares (``networks``, ``unet``, ``char_lm``).
 
 Each module declares its families (how each is built, trained, fed and sampled) in a
 ``FAMILIES`` dict; :mod:`genai_tf.models.registry` lists them, and the command line, the
