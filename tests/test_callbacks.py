@@ -1,10 +1,7 @@
 """Tests of genai_tf.training.callbacks: run folders, the standard callbacks' TensorBoard scalars
 and images, the NaN guard, the time budget, step history and learning-rate decay."""
 
-import glob
-import os
 import re
-from collections import defaultdict
 from pathlib import Path
 
 import keras
@@ -13,32 +10,11 @@ import pytest
 import tensorflow as tf
 
 from genai_tf import config
-from genai_tf.models.vae import build_conv_vae
 from genai_tf.training import callbacks as training_callbacks
 from genai_tf.viz import tensorboard
+from tests.tensorboard_events import IMAGE_SHAPE, RECONSTRUCTIONS_TAG, read_events, tiny_vae
 
 pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
-
-IMAGE_SHAPE = (28, 28, 1)
-RECONSTRUCTIONS_TAG = "reconstructions (left: input, right: output)"
-
-
-def tiny_vae(seed=0):
-    model = build_conv_vae(IMAGE_SHAPE, latent_dim=2, filters=(8, 16), dense_units=32, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    return model
-
-
-def read_events(folder):
-    """{tag: {step: summary value}} from every event file in ``folder``."""
-    files = sorted(glob.glob(os.path.join(str(folder), "events.out.tfevents.*")))
-    assert files, f"no event file in {folder}"
-    found = defaultdict(dict)
-    for path in files:
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                found[value.tag][event.step] = value
-    return found
 
 
 def scalar(value):
