@@ -160,6 +160,7 @@ def test_training_a_finished_run_again_says_so_and_exits_0(kind, tmp_path):
     code, out, err = run_cli(argv)
     assert code == 0, err
     assert "already holds this finished run" in out and "--fresh" in out, out
+    assert "unchanged:" in out and "saved" not in out, out  # nothing is written again
 
 
 def test_unknown_family_is_a_usage_error(tmp_path, capsys):

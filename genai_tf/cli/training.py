@@ -75,7 +75,8 @@ def train(args) -> int:
         print(f"resumed at step {run.resumed_at} of a killed run")
     print(dataset.validation_report(run.model))
     logs = f"; TensorBoard logs in {run.log_dir}" if run.log_dir is not None else ""
-    print(f"saved {Path(args.output) / training.MODEL_FILE} after {run.steps} steps ({run.epochs:.2f} epochs){logs}")
+    done = "unchanged:" if run.already_complete else "saved"  # a rerun of a finished run writes nothing
+    print(f"{done} {Path(args.output) / training.MODEL_FILE} after {run.steps} steps ({run.epochs:.2f} epochs){logs}")
     return 0
 
 
