@@ -26,7 +26,6 @@ kind is its module plus one line in :data:`KINDS`; the tests walk the table.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 
 # kind name -> the module that loads it (what a Family's ``data`` names)
@@ -45,9 +44,9 @@ DATASET_SURFACE = ("spec", "run_settings", "train_stream", "validation", "test",
 def check_kind(name: str) -> str:
     """``name`` if it is a kind of :data:`KINDS`, else a ValueError listing them."""
     if name not in KINDS:
-        close = difflib.get_close_matches(str(name), KINDS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown kind of data {name!r}; choose one of {sorted(KINDS)}.{hint}")
+        from genai_tf.data.shared import did_you_mean
+
+        raise ValueError(f"Unknown kind of data {name!r}; choose one of {sorted(KINDS)}.{did_you_mean(name, KINDS)}")
     return name
 
 

@@ -151,11 +151,10 @@ def names() -> tuple[str, ...]:
 def check_name(name: str) -> str:
     """``name`` if it is a registered family, else a ValueError listing them."""
     if name not in FAMILY_MODULES:
-        import difflib
+        from genai_tf.data.shared import did_you_mean
 
-        close = difflib.get_close_matches(str(name), FAMILY_MODULES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown model family {name!r}; choose one of {sorted(FAMILY_MODULES)}.{hint}")
+        raise ValueError(f"Unknown model family {name!r}; choose one of {sorted(FAMILY_MODULES)}."
+                         f"{did_you_mean(name, FAMILY_MODULES)}")
     return name
 
 
