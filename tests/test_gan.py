@@ -11,7 +11,8 @@ from scipy import special, stats
 
 from genai_tf import losses
 from genai_tf.models import registry
-from genai_tf.models.gan import GAN, build_dcgan, build_mlp_gan, fit_discriminator, sample_batch
+from genai_tf.models.gan import GAN, build_dcgan, build_mlp_gan
+from genai_tf.models.opponents import fit_discriminator, sample_batch
 
 IMAGE_SHAPE = (28, 28, 1)
 

@@ -109,9 +109,9 @@ def _direct_updates(path: Path) -> list[str]:
 def test_no_model_applies_an_optimizer_itself():
     found = [hit for path in sorted(MODELS_DIR.glob("*.py")) if path.name != "base.py"
              for hit in _direct_updates(path)]
-    # gan.fit_opponent trains a bare discriminator or critic network (no model, no fit()) for the
+    # opponents.fit_opponent trains a bare discriminator or critic network (no model, no fit()) for the
     # notebooks' experiments with the generator frozen; it is the one optimizer step outside a model.
-    assert found == ["gan.py:fit_opponent: optimizer.apply"]
+    assert found == ["opponents.py:fit_opponent: optimizer.apply"]
 
 
 def test_clip_by_global_norm_matches_numpy():

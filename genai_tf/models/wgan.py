@@ -28,8 +28,8 @@ from genai_tf.models.gan import (
     dcgan_features,
     dcgan_generator,
     default_d_filters,
-    fit_opponent,
 )
+from genai_tf.models.opponents import fit_opponent
 
 CONSTRAINTS = ("gradient_penalty", "clipping")
 PAPER_CRITIC_STEPS = 5  # the WGAN and WGAN-GP papers' n_critic (the class default; notebook 06's clipping run)
@@ -75,8 +75,8 @@ def fit_critic(critic, real, fake, steps, optimizer, batch_size=512, penalty_wei
     """Train ``critic`` alone to tell two samples apart, with the penalised objective.
 
     Each step draws ``batch_size`` points of each sample (arrays, drawn with replacement, or
-    samplers: ``gan.sample_batch``) and one α ~ U[0, 1] per pair, and takes one ``optimizer``
-    step on :func:`critic_objective`'s ``critic_loss``; the loop is ``gan.fit_opponent``, which
+    samplers: ``opponents.sample_batch``) and one α ~ U[0, 1] per pair, and takes one ``optimizer``
+    step on :func:`critic_objective`'s ``critic_loss``; the loop is ``opponents.fit_opponent``, which
     also fits notebook 03's discriminator. This is the critic's half of WGAN-GP with the
     generator frozen: after training, E f(real) − E f(fake) estimates W₁(real, fake) (notebook
     06's Check 1). Returns each step's batch estimate of W₁, a list of floats.
