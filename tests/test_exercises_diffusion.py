@@ -134,3 +134,54 @@ def test_ddim_step_check():
     # at η = 0 (case 0) σ = 0 hides the first two mistakes; the η > 0 cases catch them
     assert all("case 0" not in result.message for result in failures[:2])
     assert_fails(checks.ddim_step(not_implemented), "not implemented")
+
+
+def sampler_by_hand(predict, x, alpha_bars, steps, eta, noises, clip, *, no_clip=False, no_rederive=False,
+                    previous_code_index=False, skip_last_update=False, sigma_without_eta=False, noisy_for_clean=False,
+                    noise_of_the_next_step=False):
+    """A DDIM sampling loop in float64 NumPy, with switches for the usual mistakes."""
+    x = np.asarray(x, "float64")
+    sequence = sampling.timestep_sequence(len(alpha_bars), steps)
+    for k, i in enumerate(sequence):
+        if skip_last_update and k + 1 == len(sequence):   # stops at ᾱ_1 instead of updating to ᾱ_0 = 1
+            break
+        alpha_bar = alpha_bars[i]
+        if previous_code_index:                            # ᾱ at i - 1: right only for the full chain
+            alpha_bar_prev = alpha_bars[i - 1]
+        else:
+            alpha_bar_prev = alpha_bars[sequence[k + 1]] if k + 1 < len(sequence) else 1.0
+        eps = np.asarray(predict(x, int(i)), "float64")
+        clean = (x - np.sqrt(1 - alpha_bar) * eps) / np.sqrt(alpha_bar)
+        if clip is not None and not no_clip:
+            clean = np.clip(clean, *clip)
+            if not no_rederive:
+                eps = (x - np.sqrt(alpha_bar) * clean) / np.sqrt(1 - alpha_bar)
+        if noisy_for_clean:
+            clean = x
+        sigma = (1.0 if sigma_without_eta else eta) * np.sqrt(
+            (1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev))
+        z = noises[(k + 1) % len(noises)] if noise_of_the_next_step else noises[k]
+        x = np.sqrt(alpha_bar_prev) * clean + np.sqrt(max(1 - alpha_bar_prev - sigma**2, 0.0)) * eps + sigma * z
+    return x
+
+
+def test_ddim_sampler_check():
+    assert_passes(checks.ddim_sampler(sampler_by_hand))
+    # the package's own sampler, sampling.diffusion.sample, with the case's x_T and z's fed through its step hook's
+    # loop: reverse_loop with denoising_update is what sample runs
+    assert_passes(checks.ddim_sampler(lambda p, x, ab, steps, eta, noises, clip: np.asarray(sampling.reverse_loop(
+        lambda x, i, a, ap, z: sampling.denoising_update(x, p(np.asarray(x, "float64"), i), a, ap, eta, z, clip),
+        np.asarray(x, "float32"), ab, steps, iter(np.asarray(noises, "float32")).__next__)[0])))
+    mistakes = ("no_clip",                 # the clip ignored: x̂_0 ≈ ±100 at the first step of 10 cosine steps
+                "no_rederive",             # x̂_0 clipped but the update still uses the network's ε̂
+                "previous_code_index",     # ᾱ_t' = alpha_bars[i - 1] instead of the next visited level
+                "skip_last_update",        # the loop ends at t = 1, without the last update to ᾱ = 1
+                "sigma_without_eta",       # σ ≠ 0 at η = 0: always DDPM's variance
+                "noisy_for_clean",         # x_t in place of x̂_0
+                "noise_of_the_next_step")  # the z's out of order
+    for mistake in mistakes:
+        with np.errstate(all="ignore"):
+            result = checks.ddim_sampler(lambda *a, mistake=mistake: sampler_by_hand(*a, **{mistake: True}))
+        assert_fails(result, "Hint:", "timestep_sequence", "1 after the last step")
+    assert_fails(checks.ddim_sampler(lambda p, x, *rest: x[:, :1]), "returned shape (6, 1)", "x_T")
+    assert_fails(checks.ddim_sampler(not_implemented), "not implemented")

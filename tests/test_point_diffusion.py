@@ -216,3 +216,35 @@ def test_outside_sampling_error_flags_what_differs_and_only_that():
     reweighted, _ = point_diffusion.sample_mixture(MEANS, STDS, [0.4, 0.35, 0.25], 3000, seed=31)
     assert "shares" in moments(reweighted).outside_sampling_error(reference)
     assert "shares" not in moments(reweighted).outside_sampling_error(reference, share_allowance=0.15)
+
+
+def test_the_optimum_probe_measures_the_exact_predictor_and_a_network_against_it(trained):
+    model, _ = trained
+    clean, _ = point_diffusion.sample_mixture(MEANS, STDS, WEIGHTS, 2000, seed=3)
+    exact = sampling.diffusion.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, model.alpha_bars)
+    probe = point_diffusion.OptimumProbe.draw(clean, exact, model.alpha_bars, seed=4)
+    assert probe.noise.shape == clean.shape and probe.index.shape == (2000,) and probe.index.max() < T
+    np.testing.assert_allclose(probe.exact_errors, exact_noise_errors(exact, clean, probe.noise, probe.index,
+                                                                      model.alpha_bars), rtol=1e-5)
+    assert probe.exact_mse == pytest.approx(probe.exact_errors.mean())
+    np.testing.assert_allclose(probe.excess(model), model.noise_errors(clean, probe.noise, probe.index)
+                               - probe.exact_errors)
+    # the same draws for the same seed
+    np.testing.assert_array_equal(point_diffusion.OptimumProbe.draw(clean, exact, model.alpha_bars, seed=4).index,
+                                  probe.index)
+
+
+def test_fit_in_stages_trains_to_each_cumulative_count_and_evaluates_around_them():
+    class Recorder:
+        def __init__(self, loss=1.0):
+            self.steps, self.loss = [], loss
+
+        def fit(self, dataset, steps_per_epoch, epochs, verbose):
+            self.steps.append(steps_per_epoch)
+            return type("History", (), {"history": {"loss": [self.loss]}})()
+
+    model = Recorder()
+    results = point_diffusion.fit_in_stages(model, None, (100, 400, 1000), lambda m: sum(m.steps))
+    assert model.steps == [100, 300, 600] and results == [0, 100, 400, 1000]
+    with pytest.raises(FloatingPointError, match="after 100 steps"):
+        point_diffusion.fit_in_stages(Recorder(loss=float("nan")), None, (100,), lambda m: None)

@@ -18,7 +18,7 @@ def mixture(schedule="cosine"):
 
 
 def loop_before_the_hook(predict_noise, shape, alpha_bars, steps, eta=0.0, seed=0, clip=None, trajectory=False):
-    """The reverse loop as `samplers.sample` wrote it before the one loop: x_T, then per step ε̂, z, Eq. (DM.12)."""
+    """The reverse loop as `samplers.sample` wrote it before the one loop: x_T, then per step ε̂, z, Eq. (DM.13)."""
     generator = keras.random.SeedGenerator(seed)
     x = keras.random.normal(tuple(shape), seed=generator)
     sequence = sampling.diffusion.timestep_sequence(len(alpha_bars), steps)

@@ -1,5 +1,5 @@
 """Self-checks of notebook 07, diffusion: the forward process from β, x̂₀, guidance, the cosine
-schedule and the DDIM step.
+schedule, the DDIM step and a whole DDIM sampling loop.
 
 Each check returns a :class:`~genai_tf.exercises.engine.CheckResult`, truthy only on a pass.
 """
@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from genai_tf import sampling
 from genai_tf.exercises.engine import CheckResult, run_cases, seeded_rng
 
 _IMAGE_SHAPED = ("x_t has the image's shape: reshape the (batch,) schedule values to (batch, 1, 1, 1) "
@@ -62,7 +63,7 @@ def predicted_clean(function) -> CheckResult:
 
 
 def guided_noise(function) -> CheckResult:
-    """Check ``function(conditional, unconditional, guidance) -> ε̃``, Eq. (DM.13): (1 + w) ε(x, y) - w ε(x, ∅)."""
+    """Check ``function(conditional, unconditional, guidance) -> ε̃``, Eq. (DM.14): (1 + w) ε(x, y) - w ε(x, ∅)."""
     rng = seeded_rng(16)
     conditional, unconditional = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
     cases = [(conditional, unconditional, w) for w in (0.0, 1.0, 3.0)]
@@ -74,7 +75,7 @@ def guided_noise(function) -> CheckResult:
 
 
 def cosine_alpha_bars(function) -> CheckResult:
-    """Check ``function(timesteps, offset) -> ᾱ (T,)``, Eq. (DM.9), for t = 1 … T.
+    """Check ``function(timesteps, offset) -> ᾱ (T,)``, Eq. (DM.5), for t = 1 … T.
 
     ᾱ_t = f(t)/f(0) with f(t) = cos²((t/T + s)/(1 + s) · π/2), and each β_t = 1 - ᾱ_t/ᾱ_{t-1}
     clipped to 0.999 (so ᾱ_T > 0). Compared with a relative tolerance only, so the clipped
@@ -92,7 +93,7 @@ def cosine_alpha_bars(function) -> CheckResult:
 
 
 def ddim_step(function) -> CheckResult:
-    """Check ``function(noisy, predicted_noise, alpha_bar, alpha_bar_prev, eta, noise) -> x_{t'}``, Eq. (DM.12).
+    """Check ``function(noisy, predicted_noise, alpha_bar, alpha_bar_prev, eta, noise) -> x_{t'}``, Eq. (DM.13).
 
     Scalars ᾱ_t, ᾱ_{t'}; η = 0 (deterministic), 0.5 and 1 (σ² = β̃_t, DDPM's posterior variance
     when t' = t - 1), including a jump over many steps.
@@ -112,3 +113,56 @@ def ddim_step(function) -> CheckResult:
                      "x̂_0 = (x_t − √(1 − ᾱ_t) ε̂)/√ᾱ_t; σ = η √((1 − ᾱ_t')/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_t'); "
                      "x_t' = √ᾱ_t' x̂_0 + √(1 − ᾱ_t' − σ²) ε̂ + σ z. The σ² taken out of the ε̂ term is what "
                      "the fresh noise σ z puts back.", shape_hint="x_t' has the shape of x_t")
+
+
+def _sampler_cases():
+    """The cases of :func:`ddim_sampler`: ``(predict_noise, x_T, alpha_bars, steps, eta, noises, clip)``."""
+    rng = seeded_rng(18)
+    means, stds, weights = np.array([[-1.0, -0.5], [1.0, -0.5], [0.0, 1.0]]), np.array([0.5, 0.55, 0.45]), [3, 4, 3]
+    cases = []
+    for schedule, timesteps, steps, eta, clip, bias in (("linear", 40, 40, 0.0, None, 0.0),   # the full chain
+                                                        ("cosine", 200, 10, 0.0, (-1.0, 1.0), 0.3),
+                                                        ("linear", 100, 7, 1.0, None, 0.0),
+                                                        ("cosine", 100, 13, 0.5, (-1.5, 1.5), 0.2)):
+        alpha_bars = sampling.schedules.noise_schedule(schedule, timesteps)
+        exact = sampling.diffusion.gaussian_mixture_noise(means, stds, weights, alpha_bars)
+        # an imperfect predictor (the exact one, shifted) makes x̂_0 leave the clip range near t = T
+        predict = exact if not bias else (lambda x, i, exact=exact, bias=bias: exact(x, i) + bias)
+        x, noises = rng.standard_normal((6, 2)), rng.standard_normal((steps, 6, 2))
+        cases.append((predict, x, alpha_bars, steps, eta, noises, clip))
+    return cases
+
+
+def _package_sampler(predict, x, alpha_bars, steps, eta, noises, clip):
+    """The reference: the package's own loop, ``sampling.diffusion.reverse_loop``, with its update."""
+    draws = iter(np.asarray(noises, "float32"))
+
+    def update(x, index, alpha_bar, alpha_bar_prev, noise):
+        return sampling.diffusion.denoising_update(x, predict(np.asarray(x, "float64"), index), alpha_bar,
+                                                   alpha_bar_prev, eta, noise, clip)
+
+    final, _ = sampling.diffusion.reverse_loop(update, np.asarray(x, "float32"), alpha_bars, steps, lambda: next(draws))
+    return np.asarray(final, "float64")
+
+
+def ddim_sampler(function) -> CheckResult:
+    """Check ``function(predict_noise, x_T, alpha_bars, steps, eta, noises, clip) -> x_0``: a whole DDIM
+    sampling loop (Eqs. DM.3 and DM.13) against the package's, ``sampling.diffusion.reverse_loop``.
+
+    The loop visits ``sampling.diffusion.timestep_sequence(T, steps)`` (code indices, T-1 … 0);
+    ᾱ_{t'} is the *next visited* level, and 1 after the last update; the k-th update uses
+    ``noises[k]``; with ``clip = (low, high)`` x̂_0 is clipped and ε̂ re-derived from it. Cases: the
+    full chain at η = 0; 10 of 200 cosine steps with an imperfect predictor and a clip; η = 1 and
+    η = 0.5 over subsequences. The exact predictor of a 2-D Gaussian mixture (shifted by a constant
+    where x̂_0 must be clipped).
+    """
+    cases = _sampler_cases()
+    with np.errstate(all="ignore"):
+        expected = [_package_sampler(*case) for case in cases]
+    return run_cases("ddim_sampler", function, cases, expected,
+                     "for each code index i of timestep_sequence(T, steps): ε̂ = predict_noise(x, i); "
+                     "x̂_0 = (x − √(1 − ᾱ_t) ε̂)/√ᾱ_t with ᾱ_t = alpha_bars[i]; with a clip, x̂_0 = clip(x̂_0) and "
+                     "ε̂ = (x − √ᾱ_t x̂_0)/√(1 − ᾱ_t); ᾱ_t' = alpha_bars[next visited index] (not i − 1), 1 after the "
+                     "last step; σ = η √((1 − ᾱ_t')/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_t') (0 at η = 0); "
+                     "x = √ᾱ_t' x̂_0 + √(1 − ᾱ_t' − σ²) ε̂ + σ noises[k] at the k-th update.",
+                     rtol=1e-3, atol=1e-3, shape_hint="x_0 has the shape of x_T")

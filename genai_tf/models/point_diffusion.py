@@ -2,7 +2,7 @@
 
 On data whose optimal noise predictor is known in closed form (a Gaussian mixture,
 :func:`genai_tf.sampling.diffusion.gaussian_mixture_noise`), a trained network can be compared with the
-optimum, which images never allow. Training is Eq. (DM.7), exactly as for images
+optimum, which images never allow. Training is Eq. (DM.9), exactly as for images
 (:class:`genai_tf.models.diffusion.DiffusionModel`) but without labels: draw a timestep and
 noise, noise the points with Eq. (DM.2), regress ε_θ on the noise. Sampling runs the one reverse
 loop, :func:`genai_tf.sampling.diffusion.reverse_loop`, with the network as its predictor. :class:`MixtureMoments`
@@ -31,7 +31,7 @@ class PointDiffusion(LossTermsModel):
         network: ``[x_t (batch, d), timestep indices (batch,)] → ε̂ (batch, d)``, e.g.
             :func:`build_point_network`.
         timesteps: T, the length of the training chain.
-        schedule: ``"cosine"`` (Eq. DM.9) or ``"linear"`` (Eq. DM.8).
+        schedule: ``"cosine"`` (Eq. DM.5) or ``"linear"`` (Eq. DM.4).
         seed: seeds the timesteps and the noise drawn in training.
     """
 
@@ -67,7 +67,7 @@ class PointDiffusion(LossTermsModel):
                              f"a batch of shape {shape}. Pass a dataset of (batch, {self.dim}) float arrays.")
         return (points,)
 
-    # --- training: Eq. (DM.7) ------------------------------------------------------------
+    # --- training: Eq. (DM.9) ------------------------------------------------------------
     def compute_losses(self, points, training=False):
         points = ops.convert_to_tensor(points, dtype="float32")
         batch = ops.shape(points)[0]
@@ -92,7 +92,7 @@ class PointDiffusion(LossTermsModel):
         return self._network_function()(points, indices)
 
     def noise_errors(self, clean, noise, index):
-        """The per-example ε-MSE of Eq. (DM.7) at given x_0, ε and code indices ``(batch,)``: no randomness.
+        """The per-example ε-MSE of Eq. (DM.9) at given x_0, ε and code indices ``(batch,)``: no randomness.
 
         Evaluating the network and an exact predictor on the same ``(x_0, ε, i)`` compares them
         without Monte Carlo noise in the difference.
@@ -104,7 +104,7 @@ class PointDiffusion(LossTermsModel):
         return ops.convert_to_numpy(losses.noise_prediction_loss(noise, predicted))
 
     def _step_function(self, clipped):
-        """One compiled DDIM update (Eq. DM.12) with the network's ε̂, for ``generate``."""
+        """One compiled DDIM update (Eq. DM.13) with the network's ε̂, for ``generate``."""
         key = ("step", clipped)
         if key not in self._step_functions:
             network = self.network
@@ -119,9 +119,9 @@ class PointDiffusion(LossTermsModel):
         return self._step_functions[key]
 
     def generate(self, num_samples, seed=None, steps=None, eta=0.0, clip=None, hook=None):
-        """``num_samples`` points ``(n, d)`` from ``steps`` DDIM updates (Eq. DM.12; default the full chain).
+        """``num_samples`` points ``(n, d)`` from ``steps`` DDIM updates (Eq. DM.13; default the full chain).
 
-        ``eta = 1`` with the full chain is DDPM's ancestral sampler (Eq. DM.11). ``clip``
+        ``eta = 1`` with the full chain is DDPM's ancestral sampler (Eq. DM.12). ``clip``
         (``(low, high)``, the data's range) clips x̂_0 before each update, as the image model
         does: near t = T, x̂_0 = (x_t - √(1-ᾱ_t) ε̂)/√ᾱ_t divides the network's error by a tiny
         √ᾱ_t. The same draws, in the same order, as ``sampling.diffusion.sample(model.predict_noise, ...)``
@@ -182,6 +182,59 @@ def build_point_diffusion(dim, hidden=128, depth=3, timesteps=1000, schedule="co
     """
     network = build_point_network(dim, hidden=hidden, depth=depth)
     return PointDiffusion(network, timesteps=timesteps, schedule=schedule, seed=seed, name="point_diffusion")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)  # arrays: compare fields, not objects
+class OptimumProbe:
+    """Fixed draws ``(x_0, ε, i)`` and the exact predictor's ε-MSE on each: how far a network is from the optimum.
+
+    Evaluating a network and the exact predictor on the same draws compares them without Monte
+    Carlo noise in the difference (notebook 07, section 9). Make one with :meth:`draw`.
+    """
+
+    clean: np.ndarray         # (n, d) points x_0
+    noise: np.ndarray         # (n, d) ε
+    index: np.ndarray         # (n,) code indices
+    exact_errors: np.ndarray  # (n,) the exact predictor's per-example ε-MSE of Eq. (DM.9)
+
+    @classmethod
+    def draw(cls, clean, exact_noise, alpha_bars, seed=0) -> OptimumProbe:
+        """Noise ``clean`` ``(n, d)`` at uniform random timesteps; ``exact_noise(x, i)`` is the optimum."""
+        clean = np.asarray(clean, "float32")
+        rng = np.random.default_rng(seed)
+        noise = rng.standard_normal(clean.shape).astype("float32")
+        index = rng.integers(0, len(alpha_bars), len(clean))
+        alpha_bar = np.asarray(alpha_bars, "float64")[index][:, None]
+        noisy = np.sqrt(alpha_bar) * clean + np.sqrt(1 - alpha_bar) * noise
+        errors = np.empty(len(index))
+        for i in np.unique(index):
+            rows = index == i
+            errors[rows] = np.mean((noise[rows] - exact_noise(noisy[rows], i)) ** 2, axis=1)
+        return cls(clean, noise, index, errors)
+
+    @property
+    def exact_mse(self) -> float:
+        """The exact predictor's ε-MSE per dimension: the lowest any predictor can reach."""
+        return float(self.exact_errors.mean())
+
+    def excess(self, model) -> np.ndarray:
+        """``model``'s per-example ε-MSE minus the exact predictor's, on these draws: ``(n,)``."""
+        return model.noise_errors(self.clean, self.noise, self.index) - self.exact_errors
+
+
+def fit_in_stages(model, dataset, stages, evaluate):
+    """Train ``model`` to each cumulative step count of ``stages``; ``[evaluate(model)]`` before and after each.
+
+    Raises ``FloatingPointError`` when a stage ends with a non-finite loss.
+    """
+    results, done = [evaluate(model)], 0
+    for stage in stages:
+        history = model.fit(dataset, steps_per_epoch=int(stage) - done, epochs=1, verbose=0)
+        done = int(stage)
+        if not np.isfinite(history.history["loss"][-1]):
+            raise FloatingPointError(f"The loss is {history.history['loss'][-1]} after {done} steps.")
+        results.append(evaluate(model))
+    return results
 
 
 def sample_mixture(means, stds, weights, num_points, seed=0):

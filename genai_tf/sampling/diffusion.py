@@ -24,7 +24,7 @@ from genai_tf import losses
 
 
 def ddpm_step(noisy, predicted_noise, alpha_bar, alpha_bar_prev, variance, noise):
-    """Implements Eq. (DM.11) of notebooks/07_diffusion.ipynb: x_{t-1} = (x_t - β_t/√(1-ᾱ_t) ε̂)/√α_t + σ_t z.
+    """Implements Eq. (DM.12) of notebooks/07_diffusion.ipynb: x_{t-1} = (x_t - β_t/√(1-ᾱ_t) ε̂)/√α_t + σ_t z.
 
     ``variance`` is σ_t² (β_t, or the posterior's β̃_t); ``noise`` is z ~ N(0, I). The schedule
     values are scalars or ``(batch,)``.
@@ -38,7 +38,7 @@ def ddpm_step(noisy, predicted_noise, alpha_bar, alpha_bar_prev, variance, noise
 
 
 def ddim_sigma(alpha_bar, alpha_bar_prev, eta):
-    """Implements σ of Eq. (DM.12) of notebooks/07_diffusion.ipynb: σ = η √((1-ᾱ_{t'})/(1-ᾱ_t)) √(1-ᾱ_t/ᾱ_{t'}).
+    """Implements σ of Eq. (DM.13) of notebooks/07_diffusion.ipynb: σ = η √((1-ᾱ_{t'})/(1-ᾱ_t)) √(1-ᾱ_t/ᾱ_{t'}).
 
     η = 1 gives the posterior's √β̃_t, η = 0 a deterministic step.
     """
@@ -48,7 +48,7 @@ def ddim_sigma(alpha_bar, alpha_bar_prev, eta):
 
 
 def ddim_step(noisy, predicted_noise, alpha_bar, alpha_bar_prev, eta, noise):
-    """Implements Eq. (DM.12) of notebooks/07_diffusion.ipynb: x_{t'} = √ᾱ_{t'} x̂_0 + √(1-ᾱ_{t'}-σ²) ε̂ + σ z.
+    """Implements Eq. (DM.13) of notebooks/07_diffusion.ipynb: x_{t'} = √ᾱ_{t'} x̂_0 + √(1-ᾱ_{t'}-σ²) ε̂ + σ z.
 
     From timestep t to an earlier t' (not necessarily t - 1), with x̂_0 from Eq. (DM.3) and σ
     from :func:`ddim_sigma`. ``eta = 0`` is deterministic (z is unused).
@@ -65,7 +65,7 @@ def ddim_step(noisy, predicted_noise, alpha_bar, alpha_bar_prev, eta, noise):
 
 
 def guided_noise(conditional_noise, unconditional_noise, guidance):
-    """Implements Eq. (DM.13) of notebooks/07_diffusion.ipynb: ε̃ = (1 + w) ε(x, y) - w ε(x, ∅), classifier-free guidance."""
+    """Implements Eq. (DM.14) of notebooks/07_diffusion.ipynb: ε̃ = (1 + w) ε(x, y) - w ε(x, ∅), classifier-free guidance."""
     conditional_noise = ops.convert_to_tensor(conditional_noise, dtype="float32")
     return (1.0 + guidance) * conditional_noise - guidance * ops.convert_to_tensor(unconditional_noise, dtype="float32")
 
@@ -82,7 +82,7 @@ def timestep_sequence(timesteps, steps):
 
 
 def denoising_update(noisy, predicted_noise, alpha_bar, alpha_bar_prev, eta, noise, clip=None):
-    """Implements Eq. (DM.3), then Eq. (DM.12), of notebooks/07_diffusion.ipynb: one reverse update, ε̂ → x̂_0 → x_{t'}.
+    """Implements Eq. (DM.3), then Eq. (DM.13), of notebooks/07_diffusion.ipynb: one reverse update, ε̂ → x̂_0 → x_{t'}.
 
     ``clip=(low, high)`` (the data's range) clips x̂_0 and re-derives ε̂ from it before the
     update; ``None`` leaves ε̂ as predicted. Returns ``(x_{t'}, x̂_0)``.
@@ -148,7 +148,7 @@ def reverse_loop(update, x, alpha_bars, steps, draw_noise, hook: StepHook | None
 
 
 def sample(predict_noise, shape, alpha_bars, steps, eta=0.0, seed=0, clip=None, trajectory=False, hook=None):
-    """Run the reverse chain from x_T ~ N(0, I) with ``steps`` DDIM updates (Eq. DM.12).
+    """Run the reverse chain from x_T ~ N(0, I) with ``steps`` DDIM updates (Eq. DM.13).
 
     ``predict_noise(x, i)`` returns ε̂ for a batch ``x`` at code index ``i`` (an int). With
     ``eta = 1`` and ``steps = T`` this is DDPM's ancestral sampler with σ_t² = β̃_t. ``clip``
@@ -174,7 +174,7 @@ def gaussian_mixture_noise(means, stds, weights, alpha_bars):
 
     Data x_0 ~ Σ_k π_k N(μ_k, s_k² I) makes x_t ~ Σ_k π_k N(√ᾱ_t μ_k, v_k I) with
     v_k = ᾱ_t s_k² + 1 - ᾱ_t, so E[ε | x_t] = √(1-ᾱ_t) Σ_k r_k(x_t) (x_t - √ᾱ_t μ_k) / v_k, with
-    r_k the components' posterior weights: -√(1-ᾱ_t) ∇ log p_t, Eq. (DM.10) read backwards.
+    r_k the components' posterior weights: -√(1-ᾱ_t) ∇ log p_t, Eq. (DM.11) read backwards.
     ``means`` is ``(K, d)``; returns ``predict_noise(x, i)`` for :func:`sample` (x of shape
     ``(batch, d)``), in float64 numpy.
     """

@@ -10,7 +10,7 @@ import numpy as np
 
 
 def linear_beta_schedule(timesteps, beta_start=1e-4, beta_end=0.02):
-    """Implements Eq. (DM.8) of notebooks/07_diffusion.ipynb: β_t rising linearly from β_1 to β_T (Ho et al. 2020).
+    """Implements Eq. (DM.4) of notebooks/07_diffusion.ipynb: β_t rising linearly from β_1 to β_T (Ho et al. 2020).
 
     Returns float64 ``(T,)``; the defaults are the DDPM paper's for T = 1000.
     """
@@ -20,7 +20,7 @@ def linear_beta_schedule(timesteps, beta_start=1e-4, beta_end=0.02):
 
 
 def cosine_alpha_bars(timesteps, offset=0.008, max_beta=0.999):
-    """Implements Eq. (DM.9) of notebooks/07_diffusion.ipynb: ᾱ_t = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s) · π/2) (Nichol & Dhariwal 2021).
+    """Implements Eq. (DM.5) of notebooks/07_diffusion.ipynb: ᾱ_t = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s) · π/2) (Nichol & Dhariwal 2021).
 
     Returns float64 ``(T,)`` for t = 1 … T. As in the paper, each β_t = 1 - ᾱ_t/ᾱ_{t-1} is
     clipped to ``max_beta`` so the last steps do not reach ᾱ_T = 0 exactly.
@@ -45,7 +45,7 @@ def betas_from_alpha_bars(alpha_bars):
 
 
 def noise_schedule(name, timesteps):
-    """Implements Eq. (DM.8) or Eq. (DM.9) of notebooks/07_diffusion.ipynb: ᾱ_t for t = 1 … T of the ``"linear"`` or ``"cosine"`` schedule."""
+    """Implements Eq. (DM.4) or Eq. (DM.5) of notebooks/07_diffusion.ipynb: ᾱ_t for t = 1 … T of the ``"linear"`` or ``"cosine"`` schedule."""
     if name == "linear":
         return alpha_bars_from_betas(linear_beta_schedule(timesteps))
     if name == "cosine":

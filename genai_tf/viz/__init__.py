@@ -11,6 +11,8 @@ Modules:
         GAN diagnostics, the optimal discriminator, FID's sample-size bias.
     latent_space: latent codes by label, a decoded 2-D latent grid, latent interpolation.
     heatmaps: a transformer's attention maps.
+    unet_diagram: the U-Net read from a built model and drawn as a schematic (notebook 07).
+    densities: a 2-D density normalised on a grid, with sampled points over it (notebook 07).
     figures: ``save_figure``, a notebook's reference figures.
     tensorboard: the TensorBoard callbacks (``SampleGrid``, ``LatentProjector``, and
         ``TensorBoard``, which logs each named optimizer's learning rate).
