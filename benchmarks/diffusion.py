@@ -35,6 +35,8 @@ COMPARED = ("dcgan", "vae")
 MAX_CLASS_RATIO = 1.3  # issue 10: unconditional samples' max class share
 CLASS_ACCURACY_TARGET = 0.98  # issue 10: guided samples read as the requested digit
 TARGET_STEPS = 25  # the cFID target is judged at 25 DDIM steps
+FEW_STEP_RATIO = 1.5  # issue 24: the fewest steps' cFID within 1.5× of 25 steps'
+
 SAMPLING_SECONDS_TARGET = 300.0  # 10,000 samples at 25 steps
 
 
@@ -69,15 +71,23 @@ def timed(function, *args, **kwargs):
     return value, time.perf_counter() - start
 
 
+SAMPLERS = {"joint": "class from p(y)", "null": "null class"}  # no "|": the names go into markdown tables
+
+
 def unconditional_rows(model, stats, args, classifier, test_images):
+    """Both unconditional samplers (the default draws y from p(y); the null class) at every step count and η."""
     rows = []
-    for steps, eta in [(steps, 0.0) for steps in args.steps] + [(TARGET_STEPS, 1.0)]:
-        samples, seconds = timed(model.generate, args.num_samples, seed=args.seed + 1, steps=steps, eta=eta)
-        print(f"   {steps} steps, eta {eta:g}: {args.num_samples} samples in {seconds:.0f} s", flush=True)
-        rows.append({"model": f"diffusion, {steps} DDIM steps" + (f", η = {eta:g}" if eta else ""), **stats,
-                     "steps": steps, "eta": eta,
-                     "seconds_per_1000": 1000 * seconds / args.num_samples, "sampling_seconds": seconds,
-                     **_scores(samples, test_images, classifier, args.seed)})
+    for sampler in args.samplers:
+        for steps in args.steps:
+            for eta in args.etas:
+                samples, seconds = timed(model.generate, args.num_samples, seed=args.seed + 1, steps=steps, eta=eta,
+                                         null_class=sampler == "null")
+                print(f"   {sampler}, {steps} steps, eta {eta:g}: {args.num_samples} samples in {seconds:.0f} s",
+                      flush=True)
+                rows.append({"model": f"diffusion, {SAMPLERS[sampler]}, {steps} DDIM steps, η = {eta:g}", **stats,
+                             "sampler": sampler, "steps": steps, "eta": eta,
+                             "seconds_per_1000": 1000 * seconds / args.num_samples, "sampling_seconds": seconds,
+                             **_scores(samples, test_images, classifier, args.seed)})
     return rows
 
 
@@ -123,9 +133,16 @@ def guidance_table(rows) -> str:
 
 
 def verdicts(diffusion_rows, compared, guided, default_weight, quick) -> list[str]:
-    deterministic = [row for row in diffusion_rows if row["eta"] == 0.0]
+    default = [row for row in diffusion_rows if row["sampler"] == diffusion_rows[0]["sampler"]]
+    deterministic = [row for row in default if row["eta"] == 0.0] or default
     at_target = next((row for row in deterministic if row["steps"] == TARGET_STEPS), deterministic[-1])
     lines = []
+    fewest = min(deterministic, key=lambda row: row["steps"])
+    if fewest is not at_target:
+        lines.append("- " + common.verdict(fewest["cfid"] <= FEW_STEP_RATIO * at_target["cfid"],
+                                           f"cFID at {fewest['steps']} steps ({fewest['cfid']:.2f}) within "
+                                           f"{FEW_STEP_RATIO}× of {at_target['steps']} steps' ({at_target['cfid']:.2f})",
+                                           quick))
     if "dcgan" in compared:
         dcgan = compared["dcgan"]
         ok = at_target["cfid"] <= dcgan["cfid"] and at_target["max_class_ratio"] <= MAX_CLASS_RATIO
@@ -150,8 +167,13 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=None, help="folder with <dataset>.npz (else $GENAI_TF_DATA_DIR / tfds)")
     parser.add_argument("--minutes", type=float, default=15.0, help="each model's training budget (default 15)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="cpu")
-    parser.add_argument("--compare", default="dcgan,vae", help=f"comparison families at the same budget: {COMPARED}")
+    parser.add_argument("--compare", default="dcgan,vae",
+                        help=f"comparison families at the same budget: {COMPARED} (empty: none)")
     parser.add_argument("--steps", default="5,10,25,50", help="DDIM step counts to score")
+    parser.add_argument("--etas", default="0,1", help="DDIM η values to score at every step count")
+    parser.add_argument("--samplers", default="joint,null",
+                        help="unconditional samplers: joint (y ~ p(y), then x ~ p(x | y): the default) and null "
+                             "(the null class)")
     parser.add_argument("--guidance", default="0,0.5,1,2,3,4", help="guidance weights for the digits-on-request table")
     parser.add_argument("--num-samples", type=int, default=10_000)
     parser.add_argument("--per-class", type=int, default=1000, help="samples per digit at the default weight")
@@ -165,6 +187,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.steps = [int(value) for value in args.steps.split(",")]
     args.guidance = [float(value) for value in args.guidance.split(",")]
+    args.etas = [float(value) for value in args.etas.split(",")]
+    args.samplers = [name.strip() for name in args.samplers.split(",") if name.strip()]
+    if not args.samplers or set(args.samplers) - set(SAMPLERS):
+        parser.error(f"--samplers {','.join(args.samplers)}: choose from {', '.join(SAMPLERS)}")
     args.compare = [name.strip() for name in args.compare.split(",") if name.strip()]
     unknown = sorted(set(args.compare) - set(COMPARED))
     if unknown:

@@ -244,7 +244,7 @@ def predicted_clean(noisy, predicted_noise, alpha_bar):
 
 
 def posterior_mean_variance(clean, noisy, alpha_bar, alpha_bar_prev):
-    """Implements Eq. (DM.4) of notebooks/07_diffusion.ipynb: q(x_{t-1} | x_t, x_0) = N(μ̃_t, β̃_t I).
+    """Implements Eq. (DM.6) of notebooks/07_diffusion.ipynb: q(x_{t-1} | x_t, x_0) = N(μ̃_t, β̃_t I).
 
     μ̃_t = √ᾱ_{t-1} β_t/(1-ᾱ_t) x_0 + √α_t (1-ᾱ_{t-1})/(1-ᾱ_t) x_t and
     β̃_t = (1-ᾱ_{t-1})/(1-ᾱ_t) β_t, with α_t = ᾱ_t/ᾱ_{t-1} and β_t = 1 - α_t. Returns
@@ -262,10 +262,10 @@ def posterior_mean_variance(clean, noisy, alpha_bar, alpha_bar_prev):
 
 
 def bound_weight(alpha_bar, alpha_bar_prev, variance):
-    """Implements Eq. (DM.6) of notebooks/07_diffusion.ipynb: λ_t = β_t² / (2σ_t² α_t (1-ᾱ_t)), so L_{t-1} = λ_t ‖ε - ε̂‖² + const.
+    """Implements Eq. (DM.8) of notebooks/07_diffusion.ipynb: λ_t = β_t² / (2σ_t² α_t (1-ᾱ_t)), so L_{t-1} = λ_t ‖ε - ε̂‖² + const.
 
     ``variance`` is σ_t², the reverse step's fixed variance (β_t or β̃_t). The simplified loss
-    (Eq. DM.7) drops this weight: it sets λ_t = 1 for every t.
+    (Eq. DM.9) drops this weight: it sets λ_t = 1 for every t.
     """
     alpha_bar = np.asarray(alpha_bar, dtype="float64")
     alpha = alpha_bar / np.asarray(alpha_bar_prev, dtype="float64")
@@ -274,7 +274,7 @@ def bound_weight(alpha_bar, alpha_bar_prev, variance):
 
 
 def noise_prediction_loss(noise, predicted_noise):
-    """Implements Eq. (DM.7) of notebooks/07_diffusion.ipynb: L_simple = ‖ε - ε_θ(x_t, t)‖² / D, per example.
+    """Implements Eq. (DM.9) of notebooks/07_diffusion.ipynb: L_simple = ‖ε - ε_θ(x_t, t)‖² / D, per example.
 
     The squared error is averaged over the D values of an image (a sum would only rescale the
     learning rate).
@@ -285,9 +285,9 @@ def noise_prediction_loss(noise, predicted_noise):
 
 
 def min_snr_weight(alpha_bar, gamma=5.0):
-    """Implements Eq. (DM.14) of notebooks/07_diffusion.ipynb: w_t = min(SNR_t, γ) / SNR_t with SNR_t = ᾱ_t/(1-ᾱ_t) (Hang et al. 2023).
+    """Implements Eq. (DM.10) of notebooks/07_diffusion.ipynb: w_t = min(SNR_t, γ) / SNR_t with SNR_t = ᾱ_t/(1-ᾱ_t) (Hang et al. 2023).
 
-    A weight on Eq. (DM.7)'s per-timestep error: 1 at the noisy steps (SNR ≤ γ), γ/SNR at the
+    A weight on Eq. (DM.9)'s per-timestep error: 1 at the noisy steps (SNR ≤ γ), γ/SNR at the
     nearly clean ones, whose ε is hard to predict and matters little to the samples.
     """
     alpha_bar = ops.convert_to_tensor(alpha_bar, dtype="float32")
@@ -295,8 +295,40 @@ def min_snr_weight(alpha_bar, gamma=5.0):
     return ops.minimum(snr, gamma) / snr
 
 
+def velocity_target(clean, noise, alpha_bar):
+    """Implements Eq. (DM.15) of notebooks/07_diffusion.ipynb: v = √ᾱ_t ε - √(1-ᾱ_t) x_0, the velocity a v-prediction network regresses on (Salimans & Ho 2022)."""
+    clean = ops.convert_to_tensor(clean, dtype="float32")
+    alpha_bar = _per_example(alpha_bar, clean)
+    return ops.sqrt(alpha_bar) * ops.convert_to_tensor(noise, dtype="float32") - ops.sqrt(1.0 - alpha_bar) * clean
+
+
+def clean_and_noise_from_velocity(noisy, predicted_velocity, alpha_bar):
+    """Implements Eq. (DM.16) of notebooks/07_diffusion.ipynb: x̂_0 = √ᾱ_t x_t - √(1-ᾱ_t) v̂ and ε̂ = √(1-ᾱ_t) x_t + √ᾱ_t v̂.
+
+    A rotation of (x_t, v̂) by the angle of (√ᾱ_t, √(1-ᾱ_t)), so ‖x̂_0‖ never exceeds
+    ‖x_t‖ + ‖v̂‖: unlike Eq. (DM.3), nothing is divided by √ᾱ_t. Returns ``(x̂_0, ε̂)``.
+    """
+    noisy = ops.convert_to_tensor(noisy, dtype="float32")
+    velocity = ops.convert_to_tensor(predicted_velocity, dtype="float32")
+    alpha_bar = _per_example(alpha_bar, noisy)
+    signal, noise_scale = ops.sqrt(alpha_bar), ops.sqrt(1.0 - alpha_bar)
+    return signal * noisy - noise_scale * velocity, noise_scale * noisy + signal * velocity
+
+
+def min_snr_velocity_weight(alpha_bar, gamma=5.0):
+    """Implements Eq. (DM.17) of notebooks/07_diffusion.ipynb: w_t = min(1 + SNR_t, γ) / (1 + SNR_t), the weight on ‖v - v̂‖².
+
+    ‖v - v̂‖² = (1 + SNR_t) ‖x_0 - x̂_0‖², so the weighted loss is min(1 + SNR_t, γ) ‖x_0 - x̂_0‖²:
+    every noise level's x̂_0 error counts at least once (Eq. DM.10's weight makes the noisiest
+    ones count SNR_t ≈ 0 times), and the nearly clean ones at most γ times.
+    """
+    alpha_bar = ops.convert_to_tensor(alpha_bar, dtype="float32")
+    one_plus_snr = 1.0 / (1.0 - alpha_bar)
+    return ops.minimum(one_plus_snr, gamma) / one_plus_snr
+
+
 def score_from_noise(predicted_noise, alpha_bar):
-    """Implements Eq. (DM.10) of notebooks/07_diffusion.ipynb: ∇_x log p_t(x) ≈ -ε_θ(x, t) / √(1-ᾱ_t)."""
+    """Implements Eq. (DM.11) of notebooks/07_diffusion.ipynb: ∇_x log p_t(x) ≈ -ε_θ(x, t) / √(1-ᾱ_t)."""
     predicted_noise = ops.convert_to_tensor(predicted_noise, dtype="float32")
     return -predicted_noise / ops.sqrt(1.0 - _per_example(alpha_bar, predicted_noise))
 

@@ -56,21 +56,23 @@ def test_diffusion_quick_run_writes_its_tables(tmp_path):
     from benchmarks import diffusion
     output = tmp_path / "results_diffusion.md"
     assert diffusion.main(["--quick", "--dataset", "digits", "--compare", "dcgan", "--steps", "2,5",
-                           "--guidance", "0,3", "--output", str(output)]) == 0
+                           "--guidance", "0,0.5", "--output", str(output)]) == 0
     text = output.read_text()
     assert text.startswith("# Diffusion benchmark (quick check, not a result)")
     rows = {model: table_rows(text, model) for model in
-            ("diffusion, 2 DDIM steps", "diffusion, 5 DDIM steps", "diffusion, 25 DDIM steps, η = 1", "dcgan (same budget)")}
+            [f"diffusion, {sampler}, {steps} DDIM steps, η = {eta}" for sampler in ("class from p(y)", "null class")
+             for steps in (2, 5) for eta in (0, 1)] + ["dcgan (same budget)"]}
     for model, found in rows.items():
         assert len(found) == 1, (model, text)
         values = numbers(found[0][1:])
         assert values and all(math.isfinite(value) for value in values), (model, found)
-    guided = [line for line in text.splitlines() if line.startswith("| 0 |") or line.startswith("| 3 |")]
+    guided = [line for line in text.splitlines() if line.startswith("| 0 |") or line.startswith("| 0.5 |")]
     assert len(guided) == 2, text
     for line in guided:
         share = float(line.split("|")[3].strip().rstrip("%")) / 100
         assert 0.0 <= share <= 1.0
-    assert text.count("not judged (quick run)") == 3  # cFID vs DCGAN, guided accuracy, sampling time
+    # few steps vs 25, cFID vs DCGAN, guided accuracy, sampling time
+    assert text.count("not judged (quick run)") == 4
 
 
 @pytest.mark.slow

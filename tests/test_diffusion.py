@@ -18,7 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
 T = 1000
 
 
-# --- schedules, Eqs. (DM.2), (DM.8), (DM.9) ---------------------------------------------------
+# --- schedules, Eqs. (DM.2), (DM.4), (DM.5) ---------------------------------------------------
 def test_linear_schedule_is_the_papers():
     betas = sampling.schedules.linear_beta_schedule(T)
     assert betas.shape == (T,) and betas[0] == pytest.approx(1e-4) and betas[-1] == pytest.approx(0.02)
@@ -49,7 +49,7 @@ def test_cosine_schedule_matches_its_formula_where_unclipped():
         sampling.schedules.noise_schedule("quadratic", T)
 
 
-# --- the forward process, Eqs. (DM.1)-(DM.4) -------------------------------------------------
+# --- the forward process, Eqs. (DM.1)-(DM.6) -------------------------------------------------
 def test_closed_form_marginal_matches_iterating_the_chain():
     """q(x_t | x_0) = N(√ᾱ_t x_0, 1-ᾱ_t) against 200 one-step updates x ← √(1-β)x + √β z."""
     rng = np.random.default_rng(1)
@@ -92,7 +92,7 @@ def test_posterior_is_bayes_rule_on_the_two_gaussians():
 
 
 def test_bound_term_is_the_weighted_noise_error():
-    """KL(q(x_{t-1}|x_t,x_0) ‖ p_θ(x_{t-1}|x_t)) between Gaussians of variance σ² is λ_t ‖ε - ε̂‖² (Eq. DM.6)."""
+    """KL(q(x_{t-1}|x_t,x_0) ‖ p_θ(x_{t-1}|x_t)) between Gaussians of variance σ² is λ_t ‖ε - ε̂‖² (Eq. DM.8)."""
     rng = np.random.default_rng(3)
     alpha_bars = sampling.schedules.noise_schedule("linear", T)
     for index in (1, 100, 700):
@@ -117,6 +117,50 @@ def test_noise_prediction_loss_is_the_mean_squared_error():
     np.testing.assert_allclose(np.asarray(losses.noise_prediction_loss(noise, predicted)), expected, rtol=1e-5)
 
 
+# --- v-prediction, Eqs. (DM.15)-(DM.17) -------------------------------------------------------
+def test_velocity_round_trip_recovers_the_clean_image_and_the_noise():
+    """Given the true v, Eq. (DM.16) returns x_0 and ε exactly, even where ᾱ_t is 2·10⁻⁹."""
+    rng = np.random.default_rng(11)
+    clean, noise = rng.uniform(-1, 1, (4, 3, 3, 1)), rng.standard_normal((4, 3, 3, 1))
+    alpha_bar = np.array([0.999, 0.5, 1e-3, 2.4e-9])
+    a = alpha_bar[:, None, None, None]
+    noisy = np.sqrt(a) * clean + np.sqrt(1 - a) * noise
+    velocity = np.sqrt(a) * noise - np.sqrt(1 - a) * clean  # written out, not the library's
+    np.testing.assert_allclose(np.asarray(losses.velocity_target(clean, noise, alpha_bar)), velocity, atol=1e-6)
+    recovered_clean, recovered_noise = losses.clean_and_noise_from_velocity(noisy, velocity, alpha_bar)
+    np.testing.assert_allclose(np.asarray(recovered_clean), clean, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(recovered_noise), noise, atol=1e-5)
+
+
+def test_a_velocity_error_stays_bounded_where_a_noise_error_explodes():
+    """The same-size prediction error at ᾱ_T ≈ 2·10⁻⁹: Eq. (DM.3) multiplies it by √((1-ᾱ)/ᾱ) ≈ 2·10⁴, Eq. (DM.16) by √(1-ᾱ) ≤ 1."""
+    rng = np.random.default_rng(12)
+    clean, noise, error = rng.uniform(-1, 1, (1, 64)), rng.standard_normal((1, 64)), 0.01 * rng.standard_normal((1, 64))
+    alpha_bar = np.array([2.4e-9])
+    noisy = np.sqrt(alpha_bar) * clean + np.sqrt(1 - alpha_bar) * noise
+    from_noise = np.asarray(losses.predicted_clean(noisy, noise + error, alpha_bar)) - clean
+    velocity = np.sqrt(alpha_bar) * noise - np.sqrt(1 - alpha_bar) * clean
+    from_velocity = np.asarray(losses.clean_and_noise_from_velocity(noisy, velocity + error, alpha_bar)[0]) - clean
+    assert np.linalg.norm(from_noise) / np.linalg.norm(error) == pytest.approx(np.sqrt((1 - 2.4e-9) / 2.4e-9), rel=0.02)
+    assert np.linalg.norm(from_velocity) / np.linalg.norm(error) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_velocity_weight_is_min_snr_on_the_clean_image_error():
+    """Eq. (DM.17): w_t ‖v - v̂‖² = min(1 + SNR_t, γ) ‖x_0 - x̂_0‖², x̂_0 by Eq. (DM.16), for any v̂."""
+    rng = np.random.default_rng(13)
+    alpha_bar = np.array([0.999, 0.9, 0.5, 0.1, 1e-4])
+    clean, noise, guess = (rng.standard_normal((5, 6)) for _ in range(3))
+    a = alpha_bar[:, None]
+    noisy = np.sqrt(a) * clean + np.sqrt(1 - a) * noise
+    velocity = np.sqrt(a) * noise - np.sqrt(1 - a) * clean
+    clean_guess = np.sqrt(a) * noisy - np.sqrt(1 - a) * guess
+    weight = np.asarray(losses.min_snr_velocity_weight(alpha_bar, 5.0))
+    snr = alpha_bar / (1 - alpha_bar)
+    np.testing.assert_allclose(weight * np.sum((velocity - guess) ** 2, 1),
+                               np.minimum(1 + snr, 5.0) * np.sum((clean - clean_guess) ** 2, 1), rtol=2e-4)
+    np.testing.assert_allclose(weight[-3:], 1.0, rtol=1e-6)  # the noisy steps (1 + SNR ≤ γ) count fully
+
+
 def _mixture_log_density(x, means, stds, weights, alpha_bar):
     variances = alpha_bar * stds**2 + 1 - alpha_bar
     offsets = x[:, None, :] - np.sqrt(alpha_bar) * means[None]
@@ -127,7 +171,7 @@ def _mixture_log_density(x, means, stds, weights, alpha_bar):
 
 
 def test_exact_noise_predictor_is_the_scaled_score():
-    """Eq. (DM.10): the mixture's E[ε | x_t] = -√(1-ᾱ) ∇ log p_t, the gradient by finite differences."""
+    """Eq. (DM.11): the mixture's E[ε | x_t] = -√(1-ᾱ) ∇ log p_t, the gradient by finite differences."""
     means, stds, weights = np.array([[-1.5, 0.5], [1.0, -0.5]]), np.array([0.3, 0.6]), np.array([0.4, 0.6])
     alpha_bars = sampling.schedules.noise_schedule("cosine", T)
     predict = sampling.diffusion.gaussian_mixture_noise(means, stds, weights, alpha_bars)
@@ -145,7 +189,7 @@ def test_exact_noise_predictor_is_the_scaled_score():
                                    gradient, rtol=1e-4, atol=1e-5)
 
 
-# --- samplers, Eqs. (DM.11)-(DM.13) ----------------------------------------------------------
+# --- samplers, Eqs. (DM.12)-(DM.14) ----------------------------------------------------------
 def test_ddim_with_eta_one_is_the_posterior_step_and_ddpm():
     rng = np.random.default_rng(6)
     alpha_bars = sampling.schedules.noise_schedule("linear", T)
@@ -221,15 +265,16 @@ def digits():
     return image_data.load("digits", batch_size=32, limit=256, seed=0)
 
 
-def _small_model(ema_decay=None, seed=0):
-    model = diffusion.build_diffusion((28, 28, 1), channels=(8, 16), ema_decay=ema_decay, seed=seed)
+def _small_model(ema_decay=None, seed=0, prediction="v"):
+    model = diffusion.build_diffusion((28, 28, 1), channels=(8, 16), ema_decay=ema_decay, seed=seed,
+                                      prediction=prediction)
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
     return model
 
 
 def test_training_lowers_the_noise_prediction_loss(digits):
     keras.utils.set_random_seed(0)
-    model = _small_model()
+    model = _small_model(prediction="epsilon")
     before = model.evaluate(digits.validation, verbose=0, return_dict=True)["loss"]
     model.fit(digits.train, epochs=8, verbose=0)
     after = model.evaluate(digits.validation, verbose=0, return_dict=True)["loss"]
@@ -280,6 +325,51 @@ def test_sampling_is_seeded_and_batched():
     assert len(path) == 4 and path[0].shape == first.shape
 
 
+def test_unconditional_samples_draw_their_classes_from_the_training_labels():
+    """y ~ p(y) (the labels trained on), then x ~ p(x | y) unguided; the null class is a separate sampler."""
+    model = _small_model()
+    images = np.zeros((16, 28, 28, 1), "float32")
+    np.testing.assert_allclose(model.class_prior(), 0.1)  # nothing seen yet: uniform
+    model.train_on_batch(images, np.full(16, 3))
+    model.train_on_batch(images[:4], np.full(4, 7))
+    np.testing.assert_allclose(model.class_prior(), np.eye(10)[3] * 0.8 + np.eye(10)[7] * 0.2)
+    single = _small_model()
+    single.train_on_batch(images, np.full(16, 3))
+    unconditional = single.generate(4, seed=5, steps=3)
+    np.testing.assert_allclose(unconditional, single.generate(4, seed=5, steps=3, labels=[3] * 4, guidance=0.0),
+                               atol=1e-6)
+    assert not np.allclose(single.generate(4, seed=5, steps=3, null_class=True), unconditional)
+    with pytest.raises(ValueError, match="takes no labels"):
+        single.generate(2, labels=[1, 2], null_class=True)
+
+
+@pytest.mark.parametrize(("prediction", "saturated"), [("epsilon", True), ("v", False)])
+def test_one_step_from_pure_noise_is_bounded_only_with_velocity(prediction, saturated):
+    """A network that predicts 0 everywhere: from ᾱ_T ≈ 2·10⁻⁹, ε̂ = 0 sends x̂_0 = x_T/√ᾱ_T to the clip (±1),
+    v̂ = 0 sends it to √ᾱ_T x_T ≈ 0, mid-grey."""
+    model = diffusion.build_diffusion((28, 28, 1), channels=(8, 16), prediction=prediction, seed=0)
+    model.network.set_weights([np.zeros_like(weight) for weight in model.network.get_weights()])
+    model.ema_network = None
+    images = model.generate(8, seed=0, steps=1, null_class=True)
+    share_at_the_clip = np.mean((images < 1e-3) | (images > 1 - 1e-3))
+    if saturated:
+        assert share_at_the_clip > 0.99
+    else:
+        np.testing.assert_allclose(images, 0.5, atol=1e-3)
+
+
+def test_velocity_training_lowers_its_loss(digits):
+    keras.utils.set_random_seed(0)
+    model = diffusion.build_diffusion((28, 28, 1), channels=(8, 16), prediction="v", seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    before = model.evaluate(digits.validation, verbose=0, return_dict=True)["loss"]
+    model.fit(digits.train, epochs=6, verbose=0)
+    after = model.evaluate(digits.validation, verbose=0, return_dict=True)["loss"]
+    assert np.isfinite(after) and after < 0.7 * before
+    with pytest.raises(ValueError, match="prediction='x0'"):
+        diffusion.build_diffusion((28, 28, 1), channels=(8, 16), prediction="x0")
+
+
 def test_the_family_refuses_a_latent_size():
     with pytest.raises(ValueError, match="no separate latent"):
         registry.family("diffusion").build((28, 28, 1), 16, 0)
@@ -291,7 +381,7 @@ def test_a_variant_narrows_the_unet_and_shortens_the_chain_and_keeps_the_recipe(
     smaller = family.variant(channels=(8, 16), timesteps=50).build((28, 28, 1), 0, 0)
     assert smaller.timesteps == 50 and registered.timesteps == 1000
     assert smaller.network.count_params() < registered.network.count_params() / 5
-    for name in ("schedule", "label_dropout", "guidance", "min_snr_gamma", "ema_decay", "num_classes"):
+    for name in ("schedule", "label_dropout", "guidance", "min_snr_gamma", "ema_decay", "num_classes", "prediction"):
         assert getattr(smaller, name) == getattr(registered, name), name
     assert type(smaller.optimizer) is type(registered.optimizer) and smaller.optimizer.built
     assert float(smaller.optimizer.learning_rate) == pytest.approx(float(registered.optimizer.learning_rate))
@@ -324,6 +414,9 @@ def test_cli_samples_unconditionally_and_on_request(trained_folder, tmp_path):
                          "--guidance", "2", "--output", output])
     assert code == 0, err
     assert not np.allclose(np.load(output), samples[:4])
+    code, _, err = _cli(["sample", trained_folder, "--num", "6", "--steps", "3", "--null-class", "--output", output])
+    assert code == 0, err
+    assert np.load(output).shape == samples.shape and not np.allclose(np.load(output), samples)
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -332,6 +425,7 @@ def test_cli_samples_unconditionally_and_on_request(trained_folder, tmp_path):
     (["--labels", "12"], "classes run from 0 to 9"),
     (["--guidance", "1"], "--guidance needs --labels"),
     (["--eta", "1.5"], "--eta 1.5"),
+    (["--null-class", "--labels", "3"], "takes no --labels"),
 ])
 def test_cli_bad_sampling_requests_are_usage_errors(trained_folder, tmp_path, options, message):
     code, _, err = _cli(["sample", trained_folder, "--num", "2", *options, "--output", tmp_path / "s.npy"])

@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="diffusion: DDIM's η in [0, 1]; 0 deterministic (default), 1 DDPM's variance")
     sampler.add_argument("--guidance", type=float, default=None,
                          help="diffusion with --labels: classifier-free guidance weight w ≥ 0 (default: the model's)")
+    sampler.add_argument("--null-class", action="store_true", default=None,
+                         help="diffusion without --labels: sample the null class ε(x, ∅) instead of drawing each "
+                              "sample's class from the training labels' shares (the default)")
     sampler.add_argument("--prompt", default=None, help="text: the characters to continue (default: a newline)")
     sampler.add_argument("--length", type=non_negative_int, default=None,
                          help="text: how many characters to generate (default: 200)")

@@ -20,7 +20,7 @@ def _families(wanted) -> str:
 
 
 # `genai-tf sample`'s options for each kind of data (a new kind adds its line and its sampler below).
-SAMPLE_OPTIONS = {"images": ("num", "labels", "steps", "eta", "guidance"),
+SAMPLE_OPTIONS = {"images": ("num", "labels", "steps", "eta", "guidance", "null_class"),
                   "text": ("prompt", "length", "temperature", "top_k", "top_p")}
 
 
@@ -92,12 +92,13 @@ SAMPLERS = {"images": _sample_images, "text": _sample_text}
 
 
 def _sampler_options(model, args) -> dict:
-    """``generate``'s diffusion arguments from ``--steps``, ``--eta`` and ``--guidance``, checked."""
-    given = {name: getattr(args, name) for name in ("steps", "eta", "guidance") if getattr(args, name) is not None}
+    """``generate``'s diffusion arguments from ``--steps``, ``--eta``, ``--guidance`` and ``--null-class``, checked."""
+    given = {name: getattr(args, name) for name in ("steps", "eta", "guidance", "null_class")
+             if getattr(args, name) is not None}
     if not hasattr(model, "timesteps"):
         if given:
-            raise UsageError(f"--{'/--'.join(given)} only apply to diffusion models; {type(model).__name__} "
-                             f"samples in one pass.")
+            flags = "/--".join(name.replace("_", "-") for name in given)
+            raise UsageError(f"--{flags} only apply to diffusion models; {type(model).__name__} samples in one pass.")
         return {}
     if args.steps is not None and args.steps > model.timesteps:
         raise UsageError(f"--steps {args.steps}: this model was trained on a {model.timesteps}-step chain; "
@@ -109,6 +110,8 @@ def _sampler_options(model, args) -> dict:
             raise UsageError(f"--guidance {args.guidance}: the guidance weight must be 0 or more (e.g. 1).")
         if args.labels is None:
             raise UsageError("--guidance needs --labels: without labels the samples are unconditional.")
+    if args.null_class and args.labels is not None:
+        raise UsageError("--null-class samples the null class, so it takes no --labels; give one or the other.")
     return {**given, "progress": args.num * (args.steps or model.sample_steps) >= 25_000}
 
 
