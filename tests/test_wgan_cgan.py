@@ -221,3 +221,63 @@ def test_auxiliary_discriminator_loss_adds_the_class_cross_entropy_on_real_and_f
     assert float(terms["d_loss"]) == pytest.approx(plain + 0.5 * classes, rel=1e-5)
     with pytest.raises(ValueError, match="head"):
         build_cgan(IMAGE_SHAPE, head="concat")
+
+
+# --- options measured in notebook 06: a normal α, spectral normalisation ------------------------
+
+
+def test_interpolation_normal_draws_standard_normal_weights_and_survives_a_round_trip(tmp_path):
+    from scipy import stats
+
+    model = tiny_wgan(interpolation="normal")
+    alpha = np.asarray(model.interpolation_weights(4000))
+    assert alpha.shape == (4000,) and stats.kstest(alpha, "norm").pvalue > 1e-3
+    assert 0.55 < np.mean((alpha < 0) | (alpha > 1)) < 0.78  # off the segment about two times in three
+    assert tiny_wgan().interpolation == "uniform" and tiny_wgan().get_config()["interpolation"] == "uniform"
+    with pytest.raises(ValueError, match="interpolation"):
+        tiny_wgan(interpolation="beta")
+    model.compile(critic_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    path = tmp_path / "wgan.keras"
+    model.save(path)
+    assert keras.models.load_model(path).interpolation == "normal"
+    config = model.get_config()
+    config.pop("interpolation")  # a model saved before the option existed loads with the paper's α
+    assert WassersteinGAN.from_config(config).interpolation == "uniform"
+
+
+def spectral_norms(network):
+    """The largest singular value of each spectrally normalised layer's kernel, reshaped (-1, out)."""
+    return [float(np.linalg.svd(np.reshape(layer.kernel.numpy(), (-1, layer.kernel.shape[-1])), compute_uv=False)[0])
+            for layer in network.layers if isinstance(layer, layers.SpectralNormalization)]
+
+
+@pytest.mark.parametrize("head", ["projection", "auxiliary"])
+def test_spectral_norm_wraps_every_conv_and_dense_of_d_and_drops_batch_norm(head, tmp_path):
+    plain, normalised = tiny_cgan(head), tiny_cgan(head, spectral_norm=True)
+    assert not any(isinstance(layer, layers.SpectralNormalization) for layer in plain.discriminator.layers)
+    assert any(isinstance(layer, layers.BatchNormalization) for layer in plain.discriminator.layers)
+    assert not any(isinstance(layer, layers.BatchNormalization) for layer in normalised.discriminator.layers)
+    wrapped = [layer.layer for layer in normalised.discriminator.layers if isinstance(layer, layers.SpectralNormalization)]
+    assert sum(isinstance(layer, layers.Conv2D) for layer in wrapped) == 2  # d_filters=(4, 8)
+    assert sum(isinstance(layer, layers.Dense) for layer in wrapped) == (1 if head == "projection" else 2)
+    images = tf.random.uniform((6, *IMAGE_SHAPE), -1, 1, seed=7)
+    labels = tf.constant([0, 1, 2, 0, 1, 2], "int32")
+    for _ in range(30):  # one power iteration per training call: σ_max of every kernel goes to 1
+        normalised.judge(images, labels, training=True)
+    np.testing.assert_allclose(spectral_norms(normalised.discriminator), 1.0, atol=0.03)
+    normalised.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    logs = normalised.train_step((tf.random.uniform((6, *IMAGE_SHAPE)), labels))
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    path = tmp_path / "cgan_sn.keras"
+    normalised.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(np.asarray(loaded.judge(images, labels)[0]), np.asarray(normalised.judge(images, labels)[0]),
+                               atol=1e-5)
+
+
+def test_spectral_norm_critic_trains_a_finite_wgan_gp_step():
+    model = tiny_wgan(spectral_norm=True, critic_steps=2)
+    assert len(spectral_norms(model.critic)) == 3  # two convs and the score layer
+    model.compile(critic_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    logs = model.train_step((tf.random.uniform((8, *IMAGE_SHAPE), seed=8), tf.zeros(8, "int32")))
+    assert all(np.isfinite(float(value)) for value in logs.values())

@@ -1,5 +1,5 @@
 """Self-checks of notebook 06, Wasserstein GANs: W₁ in 1-D, the gradient penalty's interpolation
-weights and term, and the critic's loss.
+weights and term, the critic's loss, and a whole critic step with the penalty.
 
 Each check returns a :class:`~genai_tf.exercises.engine.CheckResult`, truthy only on a pass.
 """
@@ -26,13 +26,15 @@ def wasserstein_1d(function) -> CheckResult:
 def interpolation_weights(function) -> CheckResult:
     """Check ``function(batch_size, rng) -> α (batch,)`` draws one α ~ U[0, 1] per example, Eq. (WGAN.6).
 
-    Rejects a normal draw (α outside [0, 1]), one α for the whole batch, and per-pixel weights.
+    Rejects a normal draw (α outside [0, 1]), one α for the whole batch, per-pixel weights, and
+    a fixed ramp such as ``np.linspace(0, 1, n)`` (the same α for the i-th pair of every batch).
     """
     from scipy import stats
 
     name = "interpolation_weights"
     try:
         alpha = to_numpy(function(20_000, np.random.default_rng(19)))
+        other = to_numpy(function(20_000, np.random.default_rng(23)))
     except Exception as error:
         return raised(name, error, "return rng.uniform(size=batch_size).")
     if alpha.shape != (20_000,):
@@ -44,6 +46,14 @@ def interpolation_weights(function) -> CheckResult:
                                         "gradient need not have norm 1. Draw α ~ U[0, 1], not from a normal.")
     if np.std(alpha) < 1e-6:
         return CheckResult(name, False, "every α is the same: draw a fresh α for each example.")
+    rises = float(np.mean(np.diff(alpha) > 0))  # about 1/2 for independent draws (sd 0.004 at n = 20,000)
+    repeated = other.shape == alpha.shape and np.array_equal(other, alpha)
+    if repeated or not 0.45 < rises < 0.55:
+        return CheckResult(name, False, f"α is not a random draw ({100 * rises:.0f} % of neighbours rise; the same "
+                                        f"values from another rng: {repeated}): a fixed "
+                                        "ramp like np.linspace(0, 1, n) gives the i-th pair of every batch the "
+                                        "same α, so the penalty samples the same points of each segment in a "
+                                        "fixed order. Draw α from rng: rng.uniform(size=batch_size).")
     p_value = stats.kstest(alpha, "uniform").pvalue
     if p_value < 1e-4:
         return CheckResult(name, False, f"α in [0, 1] but not uniform (KS p = {p_value:.1e}, mean {alpha.mean():.3f}): "
@@ -82,3 +92,91 @@ def wasserstein_critic_loss(function) -> CheckResult:
     return run_cases("wasserstein_critic_loss", function, cases, expected,
                      "the critic minimises f(G(z)) − f(x) on raw scores: no sigmoid, no log (it is not a "
                      "discriminator), and mind the sign: real images should score high.")
+
+
+def _step_critic(seed=0):
+    """A small nonlinear critic on 6×6 images (tanh: its input gradient varies from point to point)."""
+    import keras
+
+    rng = seeded_rng(seed)
+    inputs = keras.Input((6, 6, 1))
+    hidden = keras.layers.Dense(8, activation="tanh")(keras.layers.Flatten()(inputs))
+    critic = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    critic.set_weights([rng.normal(scale=s, size=np.shape(w)).astype("float32")
+                        for w, s in zip(critic.get_weights(), (0.4, 0.1, 0.6, 0.1))])
+    return critic
+
+
+def _reference_step(critic, optimizer, real, fake, alpha, penalty_weight, mistake=None):
+    """One SGD step of the package's critic objective (``mistake=None``) or of a typical wrong one."""
+    import tensorflow as tf
+
+    from genai_tf import losses
+    from genai_tf.models import wgan
+
+    with tf.GradientTape() as tape:
+        if mistake is None:
+            loss = wgan.critic_objective(critic, real, fake, alpha, penalty_weight)["critic_loss"]
+        else:
+            at = {"no penalty": None, "the wrong sign": losses.interpolates(real, fake, alpha),
+                  "a penalty on the real images only": real, "a penalty on the generated images only": fake}[mistake]
+            wasserstein = tf.reduce_mean(critic(fake, training=True) - critic(real, training=True))
+            if mistake == "the wrong sign":
+                wasserstein = -wasserstein
+            penalty = 0.0
+            if at is not None:
+                _, gradients = wgan.critic_gradients(critic, at)
+                penalty = tf.reduce_mean(losses.gradient_penalty(gradients, penalty_weight))
+            loss = wasserstein + penalty
+    optimizer.apply(tape.gradient(loss, critic.trainable_weights), critic.trainable_weights)
+    return float(loss), [np.asarray(w) for w in critic.get_weights()]
+
+
+def critic_step(function) -> CheckResult:
+    """Check ``function(critic, optimizer, real, fake, alpha, penalty_weight) -> loss``: one optimizer
+    step of the critic on Eq. (WGAN.4) + Eq. (WGAN.7) at the interpolates of Eq. (WGAN.6).
+
+    Runs it and ``wgan.critic_objective`` from the same weights, on the same batch and α, with SGD,
+    in two cases (λ = 10 and λ = 3), and compares the returned loss and the updated weights. Names
+    the typical mistakes: no penalty, the wrong sign of Eq. (WGAN.4), the penalty at the real (or
+    the generated) images instead of the interpolates.
+    """
+    import keras
+    import tensorflow as tf
+
+    name = "critic_step"
+    rng = seeded_rng(24)
+    hint = ("inside one outer GradientTape: the interpolates x̂ = α x + (1 − α) x̃ (α reshaped to (batch, 1, 1, 1)), "
+            "an inner tape that watches x̂ for ∇f(x̂), the loss mean f(x̃) − mean f(x) + λ mean (‖∇f(x̂)‖ − 1)²; "
+            "then optimizer.apply(outer.gradient(loss, critic.trainable_weights), critic.trainable_weights) and "
+            "return the loss.")
+    mistakes = ("no penalty", "the wrong sign", "a penalty on the real images only",
+                "a penalty on the generated images only")
+    for case, penalty_weight in enumerate((10.0, 3.0)):
+        real, fake = (tf.constant(rng.normal(size=(5, 6, 6, 1)).astype("float32")) for _ in range(2))
+        alpha = tf.constant(rng.uniform(size=5).astype("float32"))
+        want_loss, want = _reference_step(_step_critic(case), keras.optimizers.SGD(0.05), real, fake, alpha,
+                                          penalty_weight)
+        critic, start = _step_critic(case), _step_critic(case).get_weights()
+        try:
+            got_loss = float(np.ravel(to_numpy(function(critic, keras.optimizers.SGD(0.05), real, fake, alpha,
+                                                        penalty_weight)))[0])
+        except Exception as error:
+            return raised(name, error, hint)
+        got = [np.asarray(w) for w in critic.get_weights()]
+        if all(np.array_equal(g, s) for g, s in zip(got, start)):
+            return CheckResult(name, False, "the critic's weights did not change: take the optimizer step "
+                                            f"inside the function. Hint: {hint}")
+        if np.isclose(got_loss, want_loss, rtol=1e-4, atol=1e-5) and all(
+                np.allclose(g, w, rtol=1e-4, atol=1e-6) for g, w in zip(got, want)):
+            continue
+        for mistake in mistakes:
+            wrong_loss, wrong = _reference_step(_step_critic(case), keras.optimizers.SGD(0.05), real, fake, alpha,
+                                                penalty_weight, mistake)
+            if all(np.allclose(g, w, rtol=1e-4, atol=1e-6) for g, w in zip(got, wrong)):
+                return CheckResult(name, False, f"case {case} (λ = {penalty_weight:g}): this looks like {mistake}. "
+                                                f"Hint: {hint}")
+        gap = max(float(np.max(np.abs(g - w))) for g, w in zip(got, want))
+        return CheckResult(name, False, f"case {case} (λ = {penalty_weight:g}): loss {got_loss:.5f}, expected "
+                                        f"{want_loss:.5f}; the updated weights differ by up to {gap:.2e}. Hint: {hint}")
+    return CheckResult(name, True, "both cases match one step of wgan.critic_objective: same loss, same new weights.")

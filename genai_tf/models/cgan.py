@@ -29,6 +29,7 @@ from genai_tf.models.gan import (
     dcgan_generator,
     default_d_filters,
     family_builder,
+    spectrally_normalised,
 )
 
 HEADS = ("projection", "auxiliary")
@@ -139,16 +140,20 @@ class ConditionalGAN(AdversarialModel):
 
 
 def build_cgan(image_shape, num_classes=10, latent_dim=64, filters=(128, 64), head_filters=32, d_filters=None,
-               head="projection", label_dim=32, class_weight=1.0, seed=None):
+               head="projection", label_dim=32, class_weight=1.0, spectral_norm=False, seed=None):
     """A class-conditional DCGAN: G gets a learned ``label_dim``-vector per class next to z;
-    D is the DCGAN's with a projection or an auxiliary-classifier head."""
+    D is the DCGAN's with a projection or an auxiliary-classifier head.
+
+    ``spectral_norm=True`` spectrally normalises D's convs and its ψ (and class-logit) layer and
+    drops D's batch norm (``gan.dcgan_features``); the class embedding e_y stays as it is.
+    Notebook 06 measures it against the recipe at a fixed small budget."""
     if head not in HEADS:
         raise ValueError(f"head={head!r}; use one of {HEADS}.")
     generator = dcgan_generator(image_shape, latent_dim, filters, head_filters, num_classes=num_classes,
                                 label_dim=label_dim, name="cgan_generator")
     images = keras.Input(tuple(image_shape), name="images")
-    features = dcgan_features(images, default_d_filters(filters, d_filters))  # φ(x): (batch, F)
-    logit = layers.Dense(1, name="logit")(features)  # ψ(φ(x))
+    features = dcgan_features(images, default_d_filters(filters, d_filters), spectral_norm=spectral_norm)  # φ(x)
+    logit = spectrally_normalised(layers.Dense(1, name="logit"), spectral_norm)(features)  # ψ(φ(x)): (batch, 1)
     if head == "projection":
         labels = keras.Input((), dtype="int32", name="labels")
         embedded = layers.Embedding(num_classes, features.shape[-1], name="class_projection")(labels)  # e_y: (batch, F)
@@ -156,7 +161,7 @@ def build_cgan(image_shape, num_classes=10, latent_dim=64, filters=(128, 64), he
         discriminator = keras.Model([images, labels], layers.Add(name="conditional_logit")([logit, projection]),
                                     name="cgan_projection_discriminator")
     else:
-        class_logits = layers.Dense(num_classes, name="class_logits")(features)
+        class_logits = spectrally_normalised(layers.Dense(num_classes, name="class_logits"), spectral_norm)(features)
         discriminator = keras.Model(images, [logit, class_logits], name="cgan_auxiliary_discriminator")
     return ConditionalGAN(generator, discriminator, head=head, num_classes=num_classes, class_weight=class_weight,
                           seed=seed, name=f"cgan_{head}")

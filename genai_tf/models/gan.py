@@ -198,18 +198,32 @@ def dcgan_generator(image_shape, latent_dim=64, filters=(128, 64), head_filters=
     return keras.Model(inputs if num_classes else latents, images, name=name)
 
 
-def dcgan_features(inputs, d_filters, batch_norm=True):
+def spectrally_normalised(layer, spectral_norm=True):
+    """``layer`` wrapped in ``keras.layers.SpectralNormalization`` (its kernel divided by an estimate of
+    its largest singular value, one power iteration per training call; Miyato et al. 2018), or
+    ``layer`` itself when ``spectral_norm`` is false."""
+    return layers.SpectralNormalization(layer) if spectral_norm else layer
+
+
+def dcgan_features(inputs, d_filters, batch_norm=True, spectral_norm=False):
     """DCGAN's D without its output: one stride-2 conv per entry of ``d_filters`` with LeakyReLU
     (batch norm after all but the first when ``batch_norm``), flattened to ``(batch, features)``.
 
     A Wasserstein critic uses ``batch_norm=False``: batch norm makes each example's score depend
-    on the rest of the batch, and the gradient penalty is a per-example constraint.
+    on the rest of the batch, and the gradient penalty is a per-example constraint. With
+    ``spectral_norm`` every conv is spectrally normalised (:func:`spectrally_normalised`) and
+    there is no batch norm, whatever ``batch_norm`` says: batch norm's rescaling would undo the
+    bound on each layer's Lipschitz constant (the SN-GAN and projection papers' discriminators
+    have none).
     """
     if not d_filters:
         raise ValueError("d_filters is empty; give D at least one conv, e.g. d_filters=(64, 128).")
-    hidden = layers.LeakyReLU(0.2)(layers.Conv2D(d_filters[0], 4, strides=2, padding="same")(inputs))
+    batch_norm = batch_norm and not spectral_norm
+    first = spectrally_normalised(layers.Conv2D(d_filters[0], 4, strides=2, padding="same"), spectral_norm)
+    hidden = layers.LeakyReLU(0.2)(first(inputs))
     for maps in d_filters[1:]:  # (batch, H/4, W/4, ·), then (batch, ⌈H/8⌉, ⌈W/8⌉, ·)
-        hidden = layers.Conv2D(maps, 4, strides=2, padding="same", use_bias=not batch_norm)(hidden)
+        conv = layers.Conv2D(maps, 4, strides=2, padding="same", use_bias=not batch_norm)
+        hidden = spectrally_normalised(conv, spectral_norm)(hidden)
         if batch_norm:
             hidden = layers.BatchNormalization()(hidden)
         hidden = layers.LeakyReLU(0.2)(hidden)

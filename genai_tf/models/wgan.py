@@ -28,10 +28,12 @@ from genai_tf.models.gan import (
     dcgan_features,
     dcgan_generator,
     default_d_filters,
+    spectrally_normalised,
 )
 from genai_tf.models.opponents import fit_opponent
 
 CONSTRAINTS = ("gradient_penalty", "clipping")
+INTERPOLATIONS = ("uniform", "normal")  # α of Eq. WGAN.6: the paper's U[0, 1], or N(0, 1) (notebook 06's experiment)
 PAPER_CRITIC_STEPS = 5  # the WGAN and WGAN-GP papers' n_critic (the class default; notebook 06's clipping run)
 CRITIC_STEPS = 1  # the recipe's: at equal CPU time it beat 2 and 5 (benchmarks/README.md, "WGAN-GP recipe")
 CRITIC_BATCH = 64
@@ -104,6 +106,8 @@ class WassersteinGAN(AdversarialModel):
         critic_steps: critic updates per generator update (n_critic; the papers' 5).
         penalty_weight: λ of Eq. (WGAN.7); the paper's 10.
         clip_value: c of the clipping constraint; the paper's 0.01.
+        interpolation: how α of Eq. (WGAN.6) is drawn: ``"uniform"`` (U[0, 1], the paper's) or
+            ``"normal"`` (N(0, 1), notebook 06's comparison).
         seed: seed of the model's noise generator.
 
     Compile with ``critic_optimizer=...`` and ``g_optimizer=...``.
@@ -111,13 +115,15 @@ class WassersteinGAN(AdversarialModel):
 
     loss_names = ("critic_loss", "wasserstein", "gradient_penalty", "gradient_norm", "g_loss")
     network_names = ("generator", "critic")
-    config_names = ("constraint", "critic_steps", "penalty_weight", "clip_value", "seed")
+    config_names = ("constraint", "critic_steps", "penalty_weight", "clip_value", "interpolation", "seed")
     optimizer_names = ("critic_optimizer", "g_optimizer")
 
     def __init__(self, generator, critic, constraint="gradient_penalty", critic_steps=PAPER_CRITIC_STEPS, penalty_weight=10.0,
-                 clip_value=0.01, seed=None, **kwargs):
+                 clip_value=0.01, interpolation="uniform", seed=None, **kwargs):
         if constraint not in CONSTRAINTS:
             raise ValueError(f"constraint={constraint!r}; use one of {CONSTRAINTS}.")
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation={interpolation!r}; use one of {INTERPOLATIONS}.")
         if int(critic_steps) < 1:
             raise ValueError(f"critic_steps={critic_steps}; the critic needs at least one update per generator update.")
         normalised = [layer.name for layer in critic.layers if isinstance(layer, layers.BatchNormalization)]
@@ -130,6 +136,7 @@ class WassersteinGAN(AdversarialModel):
         self.critic_steps = int(critic_steps)
         self.penalty_weight = float(penalty_weight)
         self.clip_value = float(clip_value)
+        self.interpolation = interpolation
         self.build()
 
 
@@ -137,9 +144,13 @@ class WassersteinGAN(AdversarialModel):
     def interpolation_weights(self, batch_size):
         """One α ~ U[0, 1] per example (Eq. WGAN.6): x̂ then lies on the segment from x̃ to x.
 
-        Not a normal draw: α outside [0, 1] puts x̂ off the segment, where the optimal critic's
-        gradient need not have norm 1, so the penalty would pull the critic towards a wrong target.
+        The paper's heuristic: it penalises the gradient on segments between independent
+        real/fake pairs, not the optimal plan's, so it does not target an exact optimum either.
+        With ``interpolation="normal"`` α ~ N(0, 1) instead, and x̂ leaves the segment about two
+        times in three (notebook 06 measures what that does to training).
         """
+        if self.interpolation == "normal":
+            return keras.random.normal((batch_size,), seed=self.seed_generator)
         return keras.random.uniform((batch_size,), seed=self.seed_generator)
 
     def critic_terms(self, real, fake):
@@ -188,16 +199,20 @@ class WassersteinGAN(AdversarialModel):
 
 
 def build_wgan(image_shape, latent_dim=64, filters=(128, 64), head_filters=32, d_filters=None,
-               constraint="gradient_penalty", critic_steps=5, penalty_weight=10.0, clip_value=0.01, seed=None):
+               constraint="gradient_penalty", critic_steps=5, penalty_weight=10.0, clip_value=0.01,
+               interpolation="uniform", spectral_norm=False, seed=None):
     """A Wasserstein GAN with the course DCGAN's generator and its discriminator as the critic,
-    minus batch normalisation and the sigmoid's meaning: the output is a score."""
+    minus batch normalisation and the sigmoid's meaning: the output is a score.
+    ``spectral_norm=True`` spectrally normalises the critic's convs and score layer."""
     generator = dcgan_generator(image_shape, latent_dim, filters, head_filters, name="wgan_generator")
     inputs = keras.Input(tuple(image_shape), name="images")
-    features = dcgan_features(inputs, default_d_filters(filters, d_filters), batch_norm=False)
-    critic = keras.Model(inputs, layers.Dense(1, name="score")(features), name="wgan_critic")
+    features = dcgan_features(inputs, default_d_filters(filters, d_filters), batch_norm=False, spectral_norm=spectral_norm)
+    score = spectrally_normalised(layers.Dense(1, name="score"), spectral_norm)(features)
+    critic = keras.Model(inputs, score, name="wgan_critic")
     name = "wgan_gp" if constraint == "gradient_penalty" else "wgan_clip"
     return WassersteinGAN(generator, critic, constraint=constraint, critic_steps=critic_steps,
-                          penalty_weight=penalty_weight, clip_value=clip_value, seed=seed, name=name)
+                          penalty_weight=penalty_weight, clip_value=clip_value, interpolation=interpolation,
+                          seed=seed, name=name)
 
 
 # --- the registry entries (genai_tf.models.registry) ----------------------------------------

@@ -259,3 +259,34 @@ def fid_bias(sizes, measured, fits, title="cFID against 1/n: the intercept is th
     axis.legend(fontsize="small")
     figure.tight_layout()
     return figure
+
+
+def spread_by_setting(values, ylabel, title=None, logy=False, reference=None, reference_label=None) -> Figure:
+    """One column per setting, one dot per run (e.g. per seed) and a bar at the median: how far runs
+    that differ only by seed spread. ``values`` maps a setting to its runs' numbers (NaN: a failed
+    run, left out); ``reference`` draws a dashed horizontal line (e.g. the real-data floor)."""
+    figure = Figure(figsize=(max(4.4, 1.6 * len(values)), 3.8))
+    axis = figure.add_subplot()
+    for index, runs in enumerate(values.values()):
+        runs = np.asarray(runs, dtype="float64")
+        runs = runs[np.isfinite(runs)]
+        axis.scatter(np.full(len(runs), index) + np.linspace(-0.08, 0.08, len(runs)), runs, s=28, zorder=3)
+        if len(runs):
+            axis.hlines(np.median(runs), index - 0.25, index + 0.25, color="black", linewidth=1.5)
+    if reference is not None:
+        axis.axhline(reference, color="grey", linestyle="--", linewidth=1, label=reference_label)
+        if reference_label:
+            axis.legend(fontsize="small")
+    axis.set_xticks(range(len(values)), list(values), fontsize="small", rotation=15)
+    if logy:
+        from matplotlib.ticker import ScalarFormatter
+
+        axis.set_yscale("log")
+        axis.yaxis.set_major_formatter(ScalarFormatter())  # 10, 30 rather than 10¹, 3×10¹
+        axis.yaxis.set_minor_formatter(ScalarFormatter())
+    axis.set_ylabel(ylabel)
+    axis.grid(True, axis="y", alpha=0.3)
+    if title:
+        axis.set_title(title, fontsize="medium")
+    figure.tight_layout()
+    return figure
