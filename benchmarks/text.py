@@ -1,8 +1,9 @@
 """Benchmark of notebook 08's character models on Shakespeare: bits/char on held-out text per step.
 
 Each step of the notebook is trained on the same split of ``shakespeare.txt`` (36 plays and
-poems; 90/5/5 % by contiguous blocks, seed 0, see ``genai_tf.data.text``) and scored on the same
-held-out test blocks: a unigram and add-k and Kneser–Ney n-grams (counted), then the MLP over a
+poems) by whole plays (``genai_tf.data.plays``: two plays held out for validation, two others for
+test, each about 5 % of the characters, the same for every seed) and scored on the same unseen
+test plays: a unigram and add-k and Kneser–Ney n-grams (counted), then the MLP over a
 fixed context, the LSTM and the Transformer, each trained with its registered recipe through
 ``genai_tf.training.train`` (what ``genai-tf train FAMILY --text FILE --minutes M --clock cpu``
 runs) for a stated budget. Then generation speed: characters per second with and without the
@@ -31,7 +32,7 @@ from benchmarks import common  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NEURAL = ("char_mlp", "lstm", "transformer")
-NATS_TARGET = 1.55  # issue 11: the Transformer on held-out text after 20 minutes
+MARGIN_TARGET = 0.08  # issue 24: the Transformer at least this far below the Kneser–Ney n-gram on unseen plays
 SPEEDUP_TARGET = 5.0  # issue 11: generation with the cache at a 256-character context
 ADD_K = (5, 0.03)  # the add-k n-gram of the issue's scale note (k chosen on validation, models/ngram.py)
 
@@ -41,7 +42,7 @@ def load(args, context, batch_size=64, block=None):
 
     source = "pydoc_topics" if args.quick else "shakespeare"
     return text.load(source, context=context, batch_size=batch_size, seed=args.seed, data_dir=args.data_dir,
-                     limit=60_000 if args.quick else None, block=block)
+                     limit=60_000 if args.quick else None, block=block)  # shakespeare: by plays (block None)
 
 
 def scored(model, reference) -> dict:
@@ -69,11 +70,31 @@ def counted_rows(reference) -> list[dict]:
     return rows
 
 
+def loaded_row(name, folder, reference) -> dict:
+    """The row of a finished run in ``folder`` (``model.keras`` and ``training.json``), scored, not retrained:
+    e.g. the Transformer that ``benchmarks/text_recipes.py`` trained with its curves."""
+    from genai_tf.models import registry
+    from genai_tf.training import run_folder
+
+    family = registry.family(name)
+    model, summary = run_folder.load_saved(folder, family.model_class, name)
+    settings = summary["settings"]
+    if settings.get("split_by", "blocks") != reference.split_by or settings["text_sha256"] != reference.sha256:
+        raise RuntimeError(f"{folder} was trained on another text or split; its scores would not compare.")
+    print(f"== {name}: loaded from {folder} ({summary['steps']} steps, {summary['cpu_seconds'] / 60:.1f} CPU-min)")
+    return {"model": f"{name} (context {model.context})", "budget": f"{settings['seconds'] / 60:.0f} CPU-min",
+            "steps": summary["steps"], "epochs": summary["epochs"], "train_minutes": summary["wall_seconds"] / 60,
+            "train_cpu_minutes": summary["cpu_seconds"] / 60, "parameters": model.count_params(),
+            "model_object": model, **scored(model, reference)}
+
+
 def neural_row(name, minutes, args, reference) -> dict:
     from genai_tf.models import registry
 
+    if name == "transformer" and args.transformer_run:
+        return loaded_row(name, args.transformer_run, reference)
     family = registry.family(name)
-    dataset = load(args, family.context, family.batch_size, block=reference.block)  # the same blocks
+    dataset = load(args, family.context, family.batch_size, block=reference.block)  # the same plays or blocks
     if dataset.bounds != reference.bounds:
         raise RuntimeError(f"{name}'s split differs from the reference split; the rows would not compare.")
     print(f"== {name}: {'8 steps (quick)' if args.quick else f'{minutes:g} min ({args.clock} clock)'}", flush=True)
@@ -126,9 +147,10 @@ def verdicts(rows, speeds, args) -> list[str]:
         return []
     cached = next((s for s in speeds if s["model"].startswith("transformer")), None)
     return [
-        common.verdict(transformer["test_nats"] <= NATS_TARGET,
+        common.verdict(transformer["test_nats"] <= kneser_ney["test_nats"] - MARGIN_TARGET,
                        f"Transformer after {args.transformer_minutes:g} min: {transformer['test_nats']:.3f} nats/char "
-                       f"on held-out text (≤ {NATS_TARGET})", args.quick),
+                       f"on the unseen test plays, {kneser_ney['test_nats'] - transformer['test_nats']:+.3f} below the "
+                       f"Kneser–Ney n-gram (target ≥ {MARGIN_TARGET})", args.quick),
         common.verdict(transformer["test_nats"] < kneser_ney["test_nats"],
                        f"the Transformer ({transformer['test_nats']:.3f}) beats the Kneser–Ney n-gram "
                        f"({kneser_ney['test_nats']:.3f})", args.quick),
@@ -136,6 +158,18 @@ def verdicts(rows, speeds, args) -> list[str]:
                        f"generation with the cache {cached['speedup'] if cached else float('nan'):.1f}× faster than "
                        f"without at a 256-character context (≥ {SPEEDUP_TARGET:g}×)", args.quick),
     ]
+
+
+def split_description(reference) -> str:
+    if reference.split_by == "plays":
+        from genai_tf.data import plays
+
+        named = plays.titles(reference.corpus, reference.bounds)
+        return "split by whole plays: " + "; ".join(
+            f"{split} {', '.join(t.title() for t in named[split])} ({reference.num_characters(split):,} characters)"
+            for split in ("validation", "test")) + f"; train the other {len(named['train'])} works"
+    return (f"split {' / '.join(f'{f:.0%}' for f in reference.fractions)} by blocks of {reference.block:,} "
+            f"characters")
 
 
 def parse_args(argv=None):
@@ -151,6 +185,9 @@ def parse_args(argv=None):
     parser.add_argument("--output", default=str(HERE / "results_text.md"))
     parser.add_argument("--models-dir", default=None,
                         help="train each model into DIR/<family>: a killed run resumes there, a finished one is re-scored")
+    parser.add_argument("--transformer-run", default=None,
+                        help="score the finished Transformer run in this folder instead of training one "
+                             "(e.g. benchmarks/text_recipes.py's, with its curves)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     args.families = [name.strip() for name in args.families.split(",") if name.strip()]
@@ -174,10 +211,10 @@ def main(argv=None) -> int:
     title = "# Text benchmark" + (" (quick check, not a result)" if args.quick else "")
     report = "\n".join([
         title, "",
-        f"Data: {reference.name}, {len(reference.corpus):,} characters, {reference.vocabulary.size} distinct; split "
-        f"{' / '.join(f'{f:.0%}' for f in reference.fractions)} by blocks of {reference.block:,} characters (seed "
-        f"{args.seed}). Every model is scored on the same {rows[0]['characters']:,} test characters, each given up "
-        f"to its context of preceding characters in its block. Budgets on the {args.clock} clock.", "",
+        f"Data: {reference.name}, {len(reference.corpus):,} characters, {reference.vocabulary.size} distinct; "
+        f"{split_description(reference)}. Every model is scored on the same {rows[0]['characters']:,} test "
+        f"characters, each given up to its context of preceding characters in its play (or block). Budgets on "
+        f"the {args.clock} clock; seed {args.seed}.", "",
         results_table(rows), "",
         "## Generation speed (key/value cache)", "",
         speed_table(speeds), "",

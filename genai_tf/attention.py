@@ -35,6 +35,22 @@ def causal_mask(length):
     return ops.where(positions[None, :] <= positions[:, None], 0.0, -np.inf)
 
 
+def causal_average(length) -> np.ndarray:
+    """The toy before attention: ``W[i, j] = 1 / (i + 1)`` for j ≤ i, else 0, so ``W @ X`` replaces each
+    row of ``X`` by the average of the rows up to it. float64 ``(length, length)``, rows summing to 1."""
+    return np.tril(np.ones((length, length))) / np.arange(1, length + 1)[:, None]
+
+
+def causal_softmax(scores) -> np.ndarray:
+    """Weights from scores ``(..., L, L)``: each row's softmax over the keys j ≤ i, 0 above the
+    diagonal (NumPy, float64). All-zero scores give :func:`causal_average`."""
+    scores = np.asarray(scores, "float64")
+    length = scores.shape[-1]
+    scores = np.where(np.tril(np.ones((length, length), bool)), scores, -np.inf)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
 def scaled_dot_product_attention(q, k, v, mask=None):
     """Eq. (AR.5): ``softmax(q kᵀ / √d + mask) v`` over the last two axes.
 

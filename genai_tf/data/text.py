@@ -2,8 +2,11 @@
 
 :func:`load` turns a corpus (:func:`~genai_tf.data.corpora.load_text`: a name of :data:`SOURCES`
 or a UTF-8 file) into a :class:`TextData`: the text cut into contiguous blocks, each block in one
-of the train / validation / test splits (seeded), and windows of ``context + 1`` characters drawn
-inside one block, so no window straddles two splits. The model is built from the data's
+of the train / validation / test splits, and windows of ``context + 1`` characters drawn inside one
+block, so no window straddles two splits. A collected-works text (``shakespeare``) is split by
+whole plays (:mod:`genai_tf.data.plays`: a few plays held out for validation and others for test,
+each block one work); any other text (``pydoc_topics``, which has no plays) by seeded random
+blocks of :func:`default_block` characters. The model is built from the data's
 :class:`~genai_tf.data.vocabulary.TextSpec` (vocabulary and context).
 
 This module offers the surface every kind offers (:mod:`genai_tf.data`): :data:`SOURCES`,
@@ -24,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genai_tf.data import corpora, shared
+from genai_tf.data import corpora, plays, shared
 from genai_tf.data.corpora import available_offline, load_text  # noqa: F401  (this kind's API)
 from genai_tf.data.shared import SPLITS
 from genai_tf.data.vocabulary import TextSpec, Vocabulary  # noqa: F401  (this kind's spec)
@@ -35,6 +38,7 @@ TRAIN_DEFAULT = DEFAULT  # what `genai-tf train` uses when no source is given
 FRACTIONS = (0.9, 0.05, 0.05)
 BLOCKS_WANTED = 200  # the default block cuts the text into about 200 blocks: a 5 % split gets 10
 BLOCK_WINDOWS = 4  # ... unless that leaves fewer than 4 windows' worth of characters in a block
+SPLIT_BY = ("plays", "blocks")  # how load() can split; None picks plays when the text has them
 
 
 def default_block(length: int, context: int) -> int:
@@ -53,6 +57,9 @@ def default_block(length: int, context: int) -> int:
 class TextData:
     """A text split three ways by contiguous blocks, as windows. Built by :func:`load`.
 
+    ``split_by`` is ``"plays"`` (each block one whole work; ``block`` is None) or ``"blocks"``
+    (seeded blocks of ``block`` characters; ``fractions`` the shares).
+
     ``bounds[split]`` holds the split's blocks as ``(start, end)`` character offsets into
     ``corpus``, in text order. A window is ``context + 1`` consecutive characters inside one block:
     the first ``context`` are the inputs, the last ``context`` the targets (the next characters).
@@ -66,11 +73,12 @@ class TextData:
     batch_size: int
     seed: int
     fractions: tuple
-    block: int
+    block: int | None
     corpus: str = dataclasses.field(repr=False)  # the whole text (after ``limit``)
     encoded: np.ndarray = dataclasses.field(repr=False)  # int32 (N,): the corpus's ids
     bounds: dict = dataclasses.field(repr=False)  # split -> ((start, end), ...) in text order
     sha256: str = dataclasses.field(repr=False)  # of the corpus's UTF-8 bytes
+    split_by: str = "blocks"
 
     @property
     def spec(self) -> TextSpec:
@@ -161,7 +169,8 @@ class TextData:
         return {"dataset": self.name, "characters": len(self.corpus), "text_sha256": self.sha256,
                 "vocabulary_size": self.vocabulary.size, "context": self.context,
                 "batch_size": self.batch_size, "data_seed": self.seed,
-                "fractions": [float(f) for f in self.fractions], "block": self.block}
+                "fractions": [float(f) for f in self.fractions], "block": self.block,
+                **({"split_by": self.split_by} if self.split_by != "blocks" else {})}
 
 
 def split_blocks(length: int, block: int, fractions, seed: int) -> dict:
@@ -180,9 +189,9 @@ def split_blocks(length: int, block: int, fractions, seed: int) -> dict:
 
 
 def load(source, *, seed: int = 0, limit: int | None = None, data_dir=None, batch_size: int = 64,
-         context: int = 128, fractions=FRACTIONS, block: int | None = None) -> TextData:
+         context: int = 128, fractions=FRACTIONS, block: int | None = None, split_by: str | None = None) -> TextData:
     """A corpus (``source``: a name of :data:`SOURCES` or a file path, see :func:`load_text`)
-    as :class:`TextData`: seeded train / validation / test splits by contiguous blocks.
+    as :class:`TextData`: train / validation / test splits by whole plays or by seeded blocks.
 
     Args:
         context: characters a model sees at once; a window holds ``context + 1``.
@@ -191,13 +200,18 @@ def load(source, *, seed: int = 0, limit: int | None = None, data_dir=None, batc
         data_dir: folder with the corpora's ``.txt`` files; defaults to ``$GENAI_TF_DATA_DIR``.
         limit: keep only the first ``limit`` characters (quick runs).
         fractions: the train, validation and test shares of the blocks (positive, sum 1).
-        block: characters per block; ``None`` means :func:`default_block`.
+        block: characters per block; ``None`` means :func:`default_block` (blocks only).
+        split_by: ``"plays"`` (whole works, :func:`genai_tf.data.plays.split_by_plays`: fixed
+            held-out plays, whatever the seed; ``fractions`` and ``block`` unused), ``"blocks"``,
+            or ``None``: plays when no ``block`` is given and the (limited) text holds at least
+            three plays (:func:`genai_tf.data.plays.has_plays`: ``shakespeare``), blocks otherwise.
 
     The vocabulary holds every character of the (limited) text, so every split can be encoded.
 
     Raises:
         ValueError: a bad argument, or a text too short: every split needs one block of at
-            least ``context + 1`` characters. And what :func:`load_text` raises.
+            least ``context + 1`` characters; ``split_by="plays"`` for a text without plays.
+            And what :func:`load_text` raises.
     """
     whole = shared.is_whole
     shared.check_arguments([("context", context, whole(context, 1), "an int >= 1"),
@@ -206,12 +220,22 @@ def load(source, *, seed: int = 0, limit: int | None = None, data_dir=None, batc
                             ("limit", limit, limit is None or whole(limit, 1), "an int >= 1 or None"),
                             ("block", block, block is None or whole(block, 1), "an int >= 1 or None")])
     fractions = _check_fractions(fractions)
+    if split_by not in (None, *SPLIT_BY):
+        raise ValueError(f"split_by={split_by!r}: use one of {SPLIT_BY}, or None (plays when the text has them).")
     if block is not None and block < context + 1:
         raise ValueError(f"block={block} is shorter than one window (context + 1 = {context + 1} characters); "
                          f"use a block of at least {context + 1}, or block=None.")
     name, text = load_text(source, data_dir)
     if limit is not None:
         text = text[:limit]
+    if split_by is None:
+        split_by = "plays" if block is None and plays.has_plays(text) else "blocks"
+    if split_by == "plays":
+        bounds, block = plays.split_by_plays(text), None
+        short = [split for split, spans in bounds.items() if max(end - start for start, end in spans) <= context]
+        if short:
+            raise ValueError(f"context={context}: the {short} split(s) hold no work longer than one window.")
+        return _text_data(name, text, context, batch_size, seed, fractions, block, bounds, split_by)
     block = default_block(len(text), context) if block is None else block
     if len(text) // block < len(SPLITS):
         raise ValueError(
@@ -219,11 +243,15 @@ def load(source, *, seed: int = 0, limit: int | None = None, data_dir=None, batc
             f"short for {len(SPLITS)} splits of blocks of {block} characters. Each split needs at least one "
             f"window of context + 1 = {context + 1} characters, so at least {len(SPLITS) * max(block, context + 1):,} "
             f"characters. Use a longer text (or a larger limit), a smaller context, or a smaller block.")
+    return _text_data(name, text, context, batch_size, seed, fractions, int(block),
+                      split_blocks(len(text), block, fractions, seed), split_by)
+
+
+def _text_data(name, text, context, batch_size, seed, fractions, block, bounds, split_by) -> TextData:
     vocabulary = Vocabulary.from_text(text)
     return TextData(name=name, vocabulary=vocabulary, context=int(context), batch_size=int(batch_size),
-                    seed=int(seed), fractions=fractions, block=int(block), corpus=text,
-                    encoded=vocabulary.encode(text), bounds=split_blocks(len(text), block, fractions, seed),
-                    sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+                    seed=int(seed), fractions=fractions, block=block, corpus=text, encoded=vocabulary.encode(text),
+                    bounds=bounds, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), split_by=split_by)
 
 
 def save_samples(samples: str, path) -> str:

@@ -1,5 +1,5 @@
 """Self-checks of notebook 08, autoregressive text: bits per character and perplexity, the causal
-mask and attention, top-k and top-p filtering.
+mask and attention, top-k and top-p filtering, and one decoding step through a key/value cache.
 
 Each check returns a :class:`~genai_tf.exercises.engine.CheckResult`, truthy only on a pass. When
 the answer is wrong, the check also compares it with the usual wrong answers (forgetting ln 2,
@@ -13,9 +13,11 @@ import math
 
 import numpy as np
 
+from genai_tf.exercises.cached_decoding import cached_attention_step  # noqa: F401  (exercise 6)
 from genai_tf.exercises.engine import CheckResult, run_cases, seeded_rng, to_numpy
 
 NEGATIVE = -1e8  # a returned value at or below this counts as -inf (a "masked" logit)
+ADDITIVE_MASKED = -1e3  # an additive mask's entry at or below this removes a key (exp(-1000) = 0 in float64)
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}  # tighter than the engine's default: the answers are exact
 
 
@@ -55,22 +57,30 @@ def perplexity(function) -> CheckResult:
 # --- Eq. (AR.5): the causal mask and attention ----------------------------------------------
 
 
-def _allowed(mask) -> np.ndarray:
-    """A learner's mask as a boolean "may attend" matrix: boolean as is, additive 0 / -inf by value."""
+def allowed_from_mask(mask) -> np.ndarray:
+    """A learner's mask as a boolean "may attend" matrix. Accepted: boolean (True: may attend), an
+    integer 0/1 indicator (1: may attend), or additive (0: may attend; at most -1e3, e.g. -1e4, -1e9
+    or -inf: may not). A float 0/1 matrix is ambiguous (added to the scores it would mask nothing)."""
     mask = np.asarray(mask)
     if mask.dtype == bool:
         return mask
+    if np.issubdtype(mask.dtype, np.integer) and np.all(np.isin(mask, (0, 1))):
+        return mask == 1
     mask = mask.astype("float64")
     if np.all(np.isin(mask, (0.0, 1.0))) and np.any(mask == 1.0):
         raise ValueError("a float mask here is additive (0 where a query may look, -inf where it may not); "
-                         "this one holds 0s and 1s: return a boolean array or an additive one")
-    return mask > NEGATIVE
+                         "this one holds 0s and 1s: return a boolean (or integer 0/1) array or an additive one")
+    if not np.all((mask == 0.0) | (mask <= ADDITIVE_MASKED)):
+        raise ValueError(f"an additive mask holds 0 where a query may look and a large negative number (-inf, "
+                         f"-1e9, -1e4; at most {ADDITIVE_MASKED:g}) where it may not; this one holds other values")
+    return mask == 0.0
 
 
 def causal_mask(function) -> CheckResult:
     """Check ``function(length) -> (length, length)`` mask: query i may look at keys j ≤ i.
 
-    The mask may be boolean (True where attention is allowed) or additive (0 allowed, -inf not).
+    The mask may be boolean (True where attention is allowed), an integer 0/1 indicator, or
+    additive (0 allowed, -inf or a large negative number such as -1e4 not): :func:`allowed_from_mask`.
     """
     lengths = (1, 4, 7)
     expected = [np.tril(np.ones((n, n))) for n in lengths]
@@ -80,7 +90,7 @@ def causal_mask(function) -> CheckResult:
                     [np.triu(np.ones((n, n))) for n in lengths],
                 "the complement (True, or 0, where attention is NOT allowed)":
                     [1.0 - np.tril(np.ones((n, n))) for n in lengths]}
-    return run_cases("causal_mask", lambda n: _allowed(function(n)).astype("float64"), [(n,) for n in lengths],
+    return run_cases("causal_mask", lambda n: allowed_from_mask(function(n)).astype("float64"), [(n,) for n in lengths],
                      expected,
                      "row i is the query at position i and column j a key: allowed where j ≤ i, i.e. the lower "
                      "triangle including the diagonal (np.tril).", mistakes=mistakes, shape_hint="(length, length)",
@@ -114,6 +124,14 @@ def attention(function) -> CheckResult:
         q, k = (rng.normal(size=(batch, length, d)) for _ in range(2))
         cases.append((q, k, rng.normal(size=(batch, length, dv)),
                       np.tril(np.ones((length, length), bool)) if masked else None))
+    # fewer queries than keys (the last 3 of 7 positions, as in a decoding step): query i is
+    # position i + 4 and sees keys j <= i + 4; then one query over 5 keys with no mask
+    q, k, v = rng.normal(size=(2, 3, 8)), rng.normal(size=(2, 7, 8)), rng.normal(size=(2, 7, 5))
+    cases.append((q, k, v, np.arange(7)[None, :] <= np.arange(3)[:, None] + 4))
+    cases.append((rng.normal(size=(1, 1, 4)), rng.normal(size=(1, 5, 4)), rng.normal(size=(1, 5, 2)), None))
+    # large scores (|q·k|/√d in the thousands): exp overflows unless each row's maximum is subtracted
+    q, k = rng.normal(scale=40.0, size=(2, 2, 4, 8))
+    cases.append((q, k, rng.normal(size=(2, 4, 3)), np.tril(np.ones((4, 4), bool))))
     expected = [_attention(q, k, v, m, 1 / math.sqrt(q.shape[-1])) for q, k, v, m in cases]
     mistakes = {"no scaling (divide the scores by √d)": [_attention(q, k, v, m, 1.0) for q, k, v, m in cases],
                 "dividing by d instead of √d": [_attention(q, k, v, m, 1 / q.shape[-1]) for q, k, v, m in cases],
@@ -122,9 +140,26 @@ def attention(function) -> CheckResult:
                 "masking after the softmax (set the masked scores to −inf before it, so the allowed weights "
                 "still sum to 1)":
                     [_attention(q, k, v, m, 1 / math.sqrt(q.shape[-1]), mask_after=True) for q, k, v, m in cases]}
-    return run_cases("attention", function, cases, expected,
+    return run_cases("attention", _finite(function, "attention"), cases, expected,
                      "softmax(q kᵀ / √d + M) v with M = −inf where allowed is False, softmax over the keys (last "
-                     "axis).", mistakes=mistakes, shape_hint="(batch, queries, dv)", **TOLERANCE)
+                     "axis); subtract each row's maximum score before exp (softmax does not change, exp no "
+                     "longer overflows); q may have fewer positions than k.", mistakes=mistakes,
+                     shape_hint="(batch, queries, dv)", **TOLERANCE)
+
+
+def _finite(function, name):
+    """``function`` whose output must be finite for finite inputs: NaN or inf says exp overflowed."""
+
+    def checked(*case):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            output = to_numpy(function(*case))
+        if not np.all(np.isfinite(output)):
+            raise FloatingPointError(f"{name} returned NaN or inf for finite inputs whose largest score is "
+                                     f"in the thousands: exp overflowed. Subtract each row's maximum score "
+                                     f"before exp (softmax(s) = softmax(s - max s))")
+        return output
+
+    return checked
 
 
 # --- Eqs. (AR.8)-(AR.9): top-k and top-p ----------------------------------------------------
@@ -163,10 +198,11 @@ def top_k_filter(function) -> CheckResult:
                      shape_hint="the logits' shape", **TOLERANCE)
 
 
-def _top_p(probs, p, strict=False, renormalise=True, largest=True):
+def _top_p(probs, p, strict=False, renormalise=True, largest=True, at_most=False):
     order = np.argsort(-probs if largest else probs, kind="stable")
     mass_before = np.cumsum(probs[order]) - probs[order]
-    keep_sorted = mass_before + probs[order] < p if strict else mass_before < p
+    keep_sorted = (mass_before + probs[order] < p if strict else mass_before <= p if at_most
+                   else mass_before < p)
     keep = np.zeros(len(probs), bool)
     keep[order[keep_sorted]] = True
     kept = np.where(keep, probs, 0.0)
@@ -179,16 +215,22 @@ def top_p_filter(function) -> CheckResult:
     probability is at least p, renormalised to sum to 1; 0 elsewhere, Eq. (AR.9)."""
     rng = seeded_rng(89)
     skewed = np.array([0.05, 0.5, 0.1, 0.2, 0.15])
+    dyadic = np.array([0.125, 0.5, 0.03125, 0.25, 0.09375])  # distinct, their sums exact in floating point
     cases = [(skewed, 0.6), (skewed, 0.3), (skewed, 0.9), (rng.dirichlet(np.full(12, 0.5)), 0.75),
-             (np.array([0.4, 0.3, 0.2, 0.1]), 0.95)]
+             (np.array([0.4, 0.3, 0.2, 0.1]), 0.95),
+             (dyadic, 0.75), (dyadic, 0.875)]  # the mass reaches p exactly: the set stops there
     expected = [_top_p(probs, p) for probs, p in cases]
     mistakes = {"keeping only the characters whose cumulative mass stays below p (the character that crosses "
                 "p must be kept too: the set's mass has to reach p)": [_top_p(q, p, strict=True) for q, p in cases],
                 "not renormalising (divide the kept probabilities by their sum)": [_top_p(q, p, renormalise=False)
                                                                                   for q, p in cases],
                 "adding up the least likely characters first (sort in decreasing order)":
-                    [_top_p(q, p, largest=False) for q, p in cases]}
+                    [_top_p(q, p, largest=False) for q, p in cases],
+                "going on past the character whose mass reaches p exactly (compare the mass before each "
+                "character with < p, not <= p: the smallest set whose mass is at least p)":
+                    [_top_p(q, p, at_most=True) for q, p in cases]}
     return run_cases("top_p_filter", function, cases, expected,
                      "sort in decreasing order, keep a character while the mass of the ones before it is < p "
                      "(so the one that reaches p is kept), zero the rest, and divide by the kept mass.",
                      mistakes=mistakes, shape_hint="one probability per character, (V,)", **TOLERANCE)
+
