@@ -370,6 +370,23 @@ def test_velocity_training_lowers_its_loss(digits):
         diffusion.build_diffusion((28, 28, 1), channels=(8, 16), prediction="x0")
 
 
+def test_errors_by_timestep_score_each_network_on_its_own_target():
+    """Eq. (DM.9) on ε, or on v = √ᾱ ε - √(1-ᾱ) x_0 (Eq. DM.15), written out here in NumPy."""
+    images, labels, t_values = np.random.default_rng(7).uniform(0, 1, (3, 28, 28, 1)), np.array([1, 4, 10]), (1, 500, T)
+    for prediction in ("epsilon", "v"):
+        model = _small_model(prediction=prediction)
+        clean = np.concatenate([2 * images - 1] * 3).astype("float32")
+        noise = np.random.default_rng(0).standard_normal(clean.shape).astype("float32")
+        index = np.repeat(np.array(t_values) - 1, 3)
+        a = model.alpha_bars[index][:, None, None, None]
+        noisy = (np.sqrt(a) * clean + np.sqrt(1 - a) * noise).astype("float32")
+        target = noise if prediction == "epsilon" else np.sqrt(a) * noise - np.sqrt(1 - a) * clean
+        output = np.asarray(model.network([noisy, index.astype("int32"), np.tile(labels, 3)], training=False))
+        expected = ((output - target) ** 2).reshape(3, -1).mean(1)
+        np.testing.assert_allclose(model.errors_by_timestep(images, labels, t_values, seed=0), expected,
+                                   rtol=2e-3, atol=1e-5)
+
+
 def test_the_family_refuses_a_latent_size():
     with pytest.raises(ValueError, match="no separate latent"):
         registry.family("diffusion").build((28, 28, 1), 16, 0)

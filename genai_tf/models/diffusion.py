@@ -153,6 +153,20 @@ class DiffusionModel(LossTermsModel):
             return losses.velocity_target(clean, noise, alpha_bar)
         return ops.convert_to_tensor(noise, dtype="float32")
 
+    def errors_by_timestep(self, images, labels, t_values, seed=0, use_ema=False):
+        """The network's unweighted squared error on its own target (Eq. DM.9 on ε or on v, Eq. DM.15)
+        for ``images`` in [0, 1] at each timestep t in ``t_values`` (1 … T), with fixed noise from
+        ``seed``: ``(len(t_values),)``, one number per t, comparable between two networks."""
+        network = self.ema_network if use_ema and self.ema_network is not None else self.network
+        clean = np.concatenate([2.0 * np.asarray(images, "float32") - 1.0] * len(t_values))
+        noise = np.random.default_rng(seed).standard_normal(clean.shape).astype("float32")
+        index = np.repeat(np.asarray(t_values) - 1, len(images)).astype("int32")  # every image at every t
+        alpha_bar = self.alpha_bars[index]
+        predicted = network([losses.q_sample(clean, noise, alpha_bar), ops.convert_to_tensor(index),
+                             ops.convert_to_tensor(np.tile(np.asarray(labels, "int32"), len(t_values)))], training=False)
+        errors = losses.noise_prediction_loss(self.prediction_target(clean, noise, alpha_bar), predicted)
+        return np.asarray(errors).reshape(len(t_values), -1).mean(axis=1)
+
     def train_step(self, data):
         logs = super().train_step(data)
         if self.ema_network is not None:
