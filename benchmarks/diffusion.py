@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 COMPARED = ("dcgan", "vae")
 MAX_CLASS_RATIO = 1.3  # issue 10: unconditional samples' max class share
 CLASS_ACCURACY_TARGET = 0.98  # issue 10: guided samples read as the requested digit
-TARGET_STEPS = 25  # the cFID target is judged at 25 DDIM steps
+TARGET_STEPS = 25  # the cFID target is judged at 25 steps
 FEW_STEP_RATIO = 1.5  # issue 24: the fewest steps' cFID within 1.5× of 25 steps'
 
 SAMPLING_SECONDS_TARGET = 300.0  # 10,000 samples at 25 steps
@@ -71,20 +71,33 @@ def timed(function, *args, **kwargs):
     return value, time.perf_counter() - start
 
 
-SAMPLERS = {"joint": "class from p(y)", "null": "null class"}  # no "|": the names go into markdown tables
+# name -> (label, generate() options, the η values it runs at); no "|": the labels go into markdown tables.
+# "joint" is the default sampler: y ~ p(y), then x ~ p(x | y) with the default solver (DPM-Solver++(2M) at
+# η = 0, DDIM at η > 0); "joint-ddim" the same with DDIM at η = 0; "null" the null class (η = 0 only).
+SAMPLERS = {"joint": ("class from p(y)", {}, None),
+            "joint-ddim": ("class from p(y)", {"solver": "ddim"}, (0.0,)),
+            "null": ("null class", {"null_class": True}, (0.0,))}
+
+
+def solver_name(options, eta):
+    """The solver a row's ``generate`` options use at ``eta``, as the tables print it."""
+    solver = options.get("solver") or ("dpm++2m" if eta == 0 else "ddim")
+    return {"ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)"}[solver]
 
 
 def unconditional_rows(model, stats, args, classifier, test_images):
-    """Both unconditional samplers (the default draws y from p(y); the null class) at every step count and η."""
+    """The unconditional samplers (the default draws y from p(y); the null class) at every step count and η."""
     rows = []
     for sampler in args.samplers:
+        label, options, etas = SAMPLERS[sampler]
         for steps in args.steps:
-            for eta in args.etas:
+            for eta in [eta for eta in args.etas if etas is None or eta in etas]:
                 samples, seconds = timed(model.generate, args.num_samples, seed=args.seed + 1, steps=steps, eta=eta,
-                                         null_class=sampler == "null")
+                                         **options)
                 print(f"   {sampler}, {steps} steps, eta {eta:g}: {args.num_samples} samples in {seconds:.0f} s",
                       flush=True)
-                rows.append({"model": f"diffusion, {SAMPLERS[sampler]}, {steps} DDIM steps, η = {eta:g}", **stats,
+                rows.append({"model": f"diffusion, {label}, {solver_name(options, eta)}, {steps} steps, η = {eta:g}",
+                             **stats,
                              "sampler": sampler, "steps": steps, "eta": eta,
                              "seconds_per_1000": 1000 * seconds / args.num_samples, "sampling_seconds": seconds,
                              **_scores(samples, test_images, classifier, args.seed)})
@@ -140,9 +153,12 @@ def verdicts(diffusion_rows, compared, guided, default_weight, quick) -> list[st
     fewest = min(deterministic, key=lambda row: row["steps"])
     if fewest is not at_target:
         lines.append("- " + common.verdict(fewest["cfid"] <= FEW_STEP_RATIO * at_target["cfid"],
-                                           f"cFID at {fewest['steps']} steps ({fewest['cfid']:.2f}) within "
-                                           f"{FEW_STEP_RATIO}× of {at_target['steps']} steps' ({at_target['cfid']:.2f})",
-                                           quick))
+                                           f"{fewest['model']}: cFID {fewest['cfid']:.2f} within {FEW_STEP_RATIO}× of "
+                                           f"{at_target['steps']} steps' ({at_target['cfid']:.2f})", quick))
+        best = min((row["cfid"] for row in diffusion_rows if row["steps"] == at_target["steps"]), default=None)
+        if best is not None:
+            lines.append(f"- for reference: {fewest['cfid'] / best:.2f}× the best {at_target['steps']}-step row "
+                         f"({best:.2f})")
     if "dcgan" in compared:
         dcgan = compared["dcgan"]
         ok = at_target["cfid"] <= dcgan["cfid"] and at_target["max_class_ratio"] <= MAX_CLASS_RATIO
@@ -171,9 +187,9 @@ def parse_args(argv=None):
                         help=f"comparison families at the same budget: {COMPARED} (empty: none)")
     parser.add_argument("--steps", default="5,10,25,50", help="DDIM step counts to score")
     parser.add_argument("--etas", default="0,1", help="DDIM η values to score at every step count")
-    parser.add_argument("--samplers", default="joint,null",
-                        help="unconditional samplers: joint (y ~ p(y), then x ~ p(x | y): the default) and null "
-                             "(the null class)")
+    parser.add_argument("--samplers", default="joint,joint-ddim,null",
+                        help="unconditional samplers: joint (y ~ p(y), then x ~ p(x | y), the default solver), "
+                             "joint-ddim (the same with DDIM) and null (the null class); the last two at η = 0 only")
     parser.add_argument("--guidance", default="0,0.5,1,2,3,4", help="guidance weights for the digits-on-request table")
     parser.add_argument("--num-samples", type=int, default=10_000)
     parser.add_argument("--per-class", type=int, default=1000, help="samples per digit at the default weight")
@@ -241,7 +257,7 @@ def main(argv=None) -> int:
         f"{classifier.test_accuracy:.1%}.", "",
         "## Unconditional samples against the comparison models", "",
         sample_table(rows + ema_rows + list(compared.values()), args.quick), "",
-        "## Digits on request (classifier-free guidance, 25 DDIM steps)", "",
+        "## Digits on request (classifier-free guidance, 25 steps of DPM-Solver++(2M))", "",
         guidance_table(guided), "",
         "## Targets", "",
         *verdicts(rows, compared, guided, network.guidance, args.quick), "",

@@ -60,8 +60,10 @@ def test_diffusion_quick_run_writes_its_tables(tmp_path):
     text = output.read_text()
     assert text.startswith("# Diffusion benchmark (quick check, not a result)")
     rows = {model: table_rows(text, model) for model in
-            [f"diffusion, {sampler}, {steps} DDIM steps, η = {eta}" for sampler in ("class from p(y)", "null class")
-             for steps in (2, 5) for eta in (0, 1)] + ["dcgan (same budget)"]}
+            [f"diffusion, {sampler}, {steps} steps, η = {eta}" for steps in (2, 5)
+             for sampler, eta in (("class from p(y), DPM-Solver++(2M)", 0), ("class from p(y), DDIM", 1),
+                                  ("class from p(y), DDIM", 0), ("null class, DPM-Solver++(2M)", 0))]
+            + ["dcgan (same budget)"]}
     for model, found in rows.items():
         assert len(found) == 1, (model, text)
         values = numbers(found[0][1:])

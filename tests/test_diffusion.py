@@ -219,9 +219,61 @@ def test_timestep_sequences():
     np.testing.assert_array_equal(sampling.diffusion.timestep_sequence(T, T), np.arange(T)[::-1])
     np.testing.assert_array_equal(sampling.diffusion.timestep_sequence(T, 1), [T - 1])
     sequence = sampling.diffusion.timestep_sequence(T, 25)
-    assert len(sequence) == 25 and sequence[0] == T - 1 and sequence[-1] == 0 and np.all(np.diff(sequence) < 0)
+    # trailing: t = 1000, 960, …, 40, so code indices 999 … 39, all 40 apart
+    assert len(sequence) == 25 and sequence[0] == T - 1 and sequence[-1] == T // 25 - 1
+    np.testing.assert_array_equal(np.diff(sequence), -T // 25)
+    np.testing.assert_array_equal(sampling.diffusion.timestep_sequence(T, 5), [999, 799, 599, 399, 199])
+    assert np.all(np.diff(sampling.diffusion.timestep_sequence(T, 999)) < 0)  # distinct even when T/steps < 2
     with pytest.raises(ValueError, match="between 1 and the training chain's 1000 steps"):
         sampling.diffusion.timestep_sequence(T, T + 1)
+
+
+def _snr_levels(lam):
+    """ᾱ at half log-SNR λ (ᾱ = sigmoid(2λ)), and α, σ."""
+    alpha_bar = 1.0 / (1.0 + np.exp(-2.0 * lam))
+    return alpha_bar, np.sqrt(alpha_bar), np.sqrt(1.0 - alpha_bar)
+
+
+def test_dpm_solver_first_step_is_ddim_and_the_last_returns_the_clean_estimate():
+    rng = np.random.default_rng(0)
+    noisy, clean = rng.normal(size=(4, 3)), rng.uniform(-1, 1, size=(4, 3))
+    alpha_bar, alpha_bar_prev = 0.3, 0.6
+    epsilon = (noisy - np.sqrt(alpha_bar) * clean) / np.sqrt(1 - alpha_bar)
+    ddim = sampling.diffusion.ddim_step(noisy, epsilon, alpha_bar, alpha_bar_prev, 0.0, np.zeros_like(noisy))
+    first = sampling.diffusion.dpm_solver_2m_step(noisy, clean, None, alpha_bar, alpha_bar_prev)
+    np.testing.assert_allclose(first, ddim, atol=1e-5)
+    last = sampling.diffusion.dpm_solver_2m_step(noisy, clean, clean + 1, alpha_bar, 1.0, 0.1)
+    np.testing.assert_allclose(last, clean, atol=1e-6)
+    assert sampling.diffusion.log_snr(0.5) == 0.0
+
+
+def test_dpm_solver_2m_step_has_third_order_local_error():
+    """If x̂_0 is linear in λ, x̂_0(u) = a + b (u - λ), the probability-flow ODE in λ integrates in
+    closed form: x_{t'} = (σ'/σ) x_t + α' [a (1 - e^{-h}) + b (h - 1 + e^{-h})]. The 2M step's error
+    against it shrinks like h³ (×8 per halving); the first-order (DDIM) step's like h² (×4)."""
+    rng = np.random.default_rng(1)
+    noisy, a, b = rng.normal(size=5), rng.normal(size=5), rng.normal(size=5)
+    lam = -1.0
+    errors = {"2m": [], "ddim": []}
+    for h in (0.4, 0.2, 0.1):
+        (ab, _, sigma), (ab_next, alpha_next, sigma_next) = _snr_levels(lam), _snr_levels(lam + h)
+        exact = sigma_next / sigma * noisy + alpha_next * (a * -np.expm1(-h) + b * (h - 1 + np.exp(-h)))
+        ab_before = _snr_levels(lam - h)[0]  # the previous prediction, one step of h earlier: a - b h
+        two = sampling.diffusion.dpm_solver_2m_step(noisy, a, a - b * h, ab, ab_next, ab_before)
+        one = sampling.diffusion.dpm_solver_2m_step(noisy, a, None, ab, ab_next)
+        errors["2m"].append(np.abs(np.asarray(two) - exact).max())
+        errors["ddim"].append(np.abs(np.asarray(one) - exact).max())
+    two, one = np.array(errors["2m"]), np.array(errors["ddim"])
+    assert np.all(two < one / 5)
+    np.testing.assert_allclose(two[:-1] / two[1:], 8.0, rtol=0.2)
+    np.testing.assert_allclose(one[:-1] / one[1:], 4.0, rtol=0.2)
+
+
+def test_solver_requests_are_checked():
+    with pytest.raises(ValueError, match="choose one of"):
+        sampling.diffusion.check_solver("euler", 0.0)
+    with pytest.raises(ValueError, match="needs solver='ddim'"):
+        sampling.diffusion.check_solver("dpm++2m", 1.0)
 
 
 MEANS, STDS, WEIGHTS = np.array([[-2.0], [1.5]]), np.array([0.3, 0.5]), np.array([0.3, 0.7])
@@ -230,12 +282,12 @@ DATA_VARIANCE = float(WEIGHTS @ (STDS**2 + MEANS[:, 0] ** 2)) - DATA_MEAN**2
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
-@pytest.mark.parametrize(("steps", "eta"), [(T, 1.0), (50, 0.0)])
-def test_samplers_with_the_exact_predictor_recover_the_data(schedule, steps, eta):
+@pytest.mark.parametrize(("steps", "eta", "solver"), [(T, 1.0, "ddim"), (50, 0.0, "ddim"), (15, 0.0, "dpm++2m")])
+def test_samplers_with_the_exact_predictor_recover_the_data(schedule, steps, eta, solver):
     alpha_bars = sampling.schedules.noise_schedule(schedule, T)
     predict = sampling.diffusion.gaussian_mixture_noise(MEANS, STDS, WEIGHTS, alpha_bars)
     n = 20_000 if steps == T else 40_000
-    x = sampling.diffusion.sample(predict, (n, 1), alpha_bars, steps, eta=eta, seed=1)[:, 0]
+    x = sampling.diffusion.sample(predict, (n, 1), alpha_bars, steps, eta=eta, seed=1, solver=solver)[:, 0]
     assert abs(x.mean() - DATA_MEAN) < 4.5 * np.sqrt(DATA_VARIANCE / n)
     assert x.var() == pytest.approx(DATA_VARIANCE, rel=0.05)
     # the two modes keep their weights
@@ -306,6 +358,8 @@ def test_generate_checks_its_request():
         model.generate(2, guidance=1.0)
     with pytest.raises(ValueError, match="eta=2"):
         model.generate(2, eta=2)
+    with pytest.raises(ValueError, match="needs solver='ddim'"):
+        model.generate(2, eta=1.0, solver="dpm++2m")
 
 
 def test_sampling_is_seeded_and_batched():
@@ -322,6 +376,12 @@ def test_sampling_is_seeded_and_batched():
     assert not np.allclose(guided, plain)
     final, path = model.denoise(5, seed=3, steps=4, trajectory=True)
     np.testing.assert_allclose(final, first, atol=1e-6)
+    # at η = 0 the default solver is DPM-Solver++(2M); DDIM differs from its second step on
+    np.testing.assert_allclose(model.generate(5, seed=3, steps=4, solver="dpm++2m"), first, atol=1e-6)
+    assert not np.allclose(model.generate(5, seed=3, steps=4, solver="ddim"), first, atol=1e-4)
+    # one step: both return x̂_0 (DDIM re-derives it from ε̂ in float32, through 1/√ᾱ_T ≈ 2·10⁴: atol 2e-3)
+    np.testing.assert_allclose(model.generate(5, seed=3, steps=1, solver="ddim"),
+                               model.generate(5, seed=3, steps=1), atol=2e-3)
     assert len(path) == 4 and path[0].shape == first.shape
 
 
@@ -434,6 +494,9 @@ def test_cli_samples_unconditionally_and_on_request(trained_folder, tmp_path):
     code, _, err = _cli(["sample", trained_folder, "--num", "6", "--steps", "3", "--null-class", "--output", output])
     assert code == 0, err
     assert np.load(output).shape == samples.shape and not np.allclose(np.load(output), samples)
+    code, _, err = _cli(["sample", trained_folder, "--num", "6", "--steps", "3", "--solver", "ddim", "--output", output])
+    assert code == 0, err
+    assert np.load(output).shape == samples.shape and not np.allclose(np.load(output), samples, atol=1e-4)
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -443,6 +506,7 @@ def test_cli_samples_unconditionally_and_on_request(trained_folder, tmp_path):
     (["--guidance", "1"], "--guidance needs --labels"),
     (["--eta", "1.5"], "--eta 1.5"),
     (["--null-class", "--labels", "3"], "takes no --labels"),
+    (["--solver", "dpm++2m", "--eta", "1"], "use --solver ddim"),
 ])
 def test_cli_bad_sampling_requests_are_usage_errors(trained_folder, tmp_path, options, message):
     code, _, err = _cli(["sample", trained_folder, "--num", "2", *options, "--output", tmp_path / "s.npy"])

@@ -126,9 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument("--labels", default=None,
                          help="conditional models: one class for all samples (e.g. 3) or one per sample (0,1,2,...)")
     sampler.add_argument("--steps", type=positive_int, default=None,
-                         help="diffusion: DDIM steps, at most the training chain's (default: the model's, 25)")
+                         help="diffusion: sampling steps, at most the training chain's (default: the model's, 25)")
     sampler.add_argument("--eta", type=float, default=None,
                          help="diffusion: DDIM's η in [0, 1]; 0 deterministic (default), 1 DDPM's variance")
+    sampler.add_argument("--solver", choices=("ddim", "dpm++2m"), default=None,
+                         help="diffusion: the update, DPM-Solver++(2M) (default at η = 0) or DDIM (the only one at η > 0)")
     sampler.add_argument("--guidance", type=float, default=None,
                          help="diffusion with --labels: classifier-free guidance weight w ≥ 0 (default: the model's)")
     sampler.add_argument("--null-class", action="store_true", default=None,

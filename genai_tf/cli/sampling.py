@@ -20,7 +20,7 @@ def _families(wanted) -> str:
 
 
 # `genai-tf sample`'s options for each kind of data (a new kind adds its line and its sampler below).
-SAMPLE_OPTIONS = {"images": ("num", "labels", "steps", "eta", "guidance", "null_class"),
+SAMPLE_OPTIONS = {"images": ("num", "labels", "steps", "eta", "solver", "guidance", "null_class"),
                   "text": ("prompt", "length", "temperature", "top_k", "top_p")}
 
 
@@ -92,8 +92,9 @@ SAMPLERS = {"images": _sample_images, "text": _sample_text}
 
 
 def _sampler_options(model, args) -> dict:
-    """``generate``'s diffusion arguments from ``--steps``, ``--eta``, ``--guidance`` and ``--null-class``, checked."""
-    given = {name: getattr(args, name) for name in ("steps", "eta", "guidance", "null_class")
+    """``generate``'s diffusion arguments from ``--steps``, ``--eta``, ``--solver``, ``--guidance`` and
+    ``--null-class``, checked."""
+    given = {name: getattr(args, name) for name in ("steps", "eta", "solver", "guidance", "null_class")
              if getattr(args, name) is not None}
     if not hasattr(model, "timesteps"):
         if given:
@@ -105,6 +106,8 @@ def _sampler_options(model, args) -> dict:
                          f"use 1 to {model.timesteps} (e.g. 25).")
     if args.eta is not None and not 0.0 <= args.eta <= 1.0:
         raise UsageError(f"--eta {args.eta}: use a value in [0, 1] (0 deterministic DDIM, 1 DDPM's variance).")
+    if args.solver == "dpm++2m" and args.eta:
+        raise UsageError(f"--solver dpm++2m solves the deterministic chain; with --eta {args.eta} use --solver ddim.")
     if args.guidance is not None:
         if args.guidance < 0 or not math.isfinite(args.guidance):
             raise UsageError(f"--guidance {args.guidance}: the guidance weight must be 0 or more (e.g. 1).")

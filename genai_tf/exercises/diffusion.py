@@ -149,7 +149,7 @@ def ddim_sampler(function) -> CheckResult:
     """Check ``function(predict_noise, x_T, alpha_bars, steps, eta, noises, clip) -> x_0``: a whole DDIM
     sampling loop (Eqs. DM.3 and DM.13) against the package's, ``sampling.diffusion.reverse_loop``.
 
-    The loop visits ``sampling.diffusion.timestep_sequence(T, steps)`` (code indices, T-1 … 0);
+    The loop visits ``sampling.diffusion.timestep_sequence(T, steps)`` (code indices, T-1 down to T/steps - 1);
     ᾱ_{t'} is the *next visited* level, and 1 after the last update; the k-th update uses
     ``noises[k]``; with ``clip = (low, high)`` x̂_0 is clipped and ε̂ re-derived from it. Cases: the
     full chain at η = 0; 10 of 200 cosine steps with an imperfect predictor and a clip; η = 1 and

@@ -203,13 +203,14 @@ class DiffusionModel(LossTermsModel):
                                                     reduce_retracing=True)
         return self._step_functions[key]
 
-    def _checked_request(self, num_samples, labels, steps, eta, guidance, seed, null_class):
+    def _checked_request(self, num_samples, labels, steps, eta, guidance, seed, null_class, solver):
         steps = self.sample_steps if steps is None else int(steps)
         if not 1 <= steps <= self.timesteps:
             raise ValueError(f"steps={steps}: this model was trained on a {self.timesteps}-step chain, so a sampler "
                              f"takes between 1 and {self.timesteps} steps.")
         if not 0.0 <= float(eta) <= 1.0:
             raise ValueError(f"eta={eta} must be in [0, 1]: 0 is deterministic DDIM, 1 has DDPM's variance.")
+        solver = sampling.diffusion.check_solver(("dpm++2m" if eta == 0 else "ddim") if solver is None else solver, eta)
         if labels is None:
             if guidance:
                 raise ValueError("Guidance needs labels: without them the samples are unconditional.")
@@ -226,11 +227,11 @@ class DiffusionModel(LossTermsModel):
             if guidance < 0 or not math.isfinite(guidance):
                 raise ValueError(f"guidance={guidance}: the guidance weight w must be a finite number ≥ 0 "
                                  f"(0 is the plain conditional model).")
-        return labels.astype("int32"), steps, float(eta), float(guidance)
+        return labels.astype("int32"), steps, float(eta), float(guidance), solver
 
     def denoise(self, num_samples, seed=None, labels=None, steps=None, eta=0.0, guidance=None, batch_size=500,
-                use_ema=True, progress=False, trajectory=False, hook=None, null_class=False):
-        """Sample with ``steps`` DDIM updates; ``(x_0, x̂_0 at each step)`` with ``trajectory=True``.
+                use_ema=True, progress=False, trajectory=False, hook=None, null_class=False, solver=None):
+        """Sample with ``steps`` reverse updates; ``(x_0, x̂_0 at each step)`` with ``trajectory=True``.
 
         Images are returned in [0, 1]; see :meth:`generate` for the arguments. With η = 0 a
         sample depends only on the seed and its position, not on ``batch_size``; with η > 0 the
@@ -241,8 +242,8 @@ class DiffusionModel(LossTermsModel):
         num_samples = int(num_samples)
         if seed is None:
             seed = int(ops.convert_to_numpy(keras.random.randint((), 0, 2**31 - 1, seed=self.seed_generator)))
-        labels, steps, eta, guidance = self._checked_request(num_samples, labels, steps, eta, guidance, seed,
-                                                             null_class)
+        labels, steps, eta, guidance, solver = self._checked_request(num_samples, labels, steps, eta, guidance, seed,
+                                                                     null_class, solver)
         network = self.ema_network if use_ema and self.ema_network is not None else self.network
         step = self._step_function(network, guidance > 0)
         generator = keras.random.SeedGenerator(seed)
@@ -270,7 +271,7 @@ class DiffusionModel(LossTermsModel):
 
             x, path = sampling.diffusion.reverse_loop(
                 update, ops.convert_to_tensor(starts[start:start + batch_size]), self.alpha_bars, steps, draw_noise,
-                hook=step_hook, trajectory=trajectory, rows=slice(start, start + shape[0]))
+                hook=step_hook, trajectory=trajectory, rows=slice(start, start + shape[0]), solver=solver)
             images.append(np.clip((ops.convert_to_numpy(x) + 1.0) / 2.0, 0.0, 1.0).astype("float32"))
             paths.append([(clean + 1.0) / 2.0 for clean in path or []])
         result = np.concatenate(images) if images else np.zeros((0, *self.image_shape), "float32")
@@ -279,18 +280,20 @@ class DiffusionModel(LossTermsModel):
         return result, [np.concatenate([path[k] for path in paths]).astype("float32") for k in range(steps)]
 
     def generate(self, num_samples, seed=None, labels=None, steps=None, eta=0.0, guidance=None, batch_size=500,
-                 use_ema=True, progress=False, null_class=False):
+                 use_ema=True, progress=False, null_class=False, solver=None):
         """``num_samples`` images in [0, 1], ``(n, H, W, C)`` float32.
 
         Without ``labels`` the samples are unconditional: each draws its class from p(y)
         (:meth:`class_prior`) and is then sampled unguided from p(x | y); ``null_class=True``
         samples the null class ε(x, ∅) instead. With labels (``(n,)`` ints) they are guided with
         weight ``guidance`` (default: the model's).
-        ``steps`` DDIM steps (default: the model's ``sample_steps``; at most T), ``eta`` in
-        [0, 1]. The samples come from the weight average when there is one (``use_ema``).
+        ``steps`` reverse steps (default: the model's ``sample_steps``; at most T), ``eta`` in
+        [0, 1]. ``solver``: "dpm++2m" (Eq. DM.18, the default at η = 0) or "ddim" (Eq. DM.13, the
+        default at η > 0). The samples come from the weight average when there is one (``use_ema``).
         """
         return self.denoise(num_samples, seed=seed, labels=labels, steps=steps, eta=eta, guidance=guidance,
-                            batch_size=batch_size, use_ema=use_ema, progress=progress, null_class=null_class)
+                            batch_size=batch_size, use_ema=use_ema, progress=progress, null_class=null_class,
+                            solver=solver)
 
 
 def build_diffusion(image_shape, num_classes=10, channels=(48, 96), patch=2, timesteps=1000, schedule="cosine",

@@ -71,14 +71,72 @@ def guided_noise(conditional_noise, unconditional_noise, guidance):
 
 
 def timestep_sequence(timesteps, steps):
-    """The ``steps`` code indices a sampler visits, from T-1 down to 0, evenly spaced (DDIM's τ).
+    """The ``steps`` code indices a sampler visits, from T-1 down, evenly spaced in t (DDIM's τ).
 
+    The spacing is "trailing" (Lin et al. 2024): t = T, T - T/steps, …, T/steps, so the last
+    update starts from t = T/steps and lands on x_0. (Spacing down to t = 1 instead spends one of
+    the steps on an image that is already clean: at 5 steps only four would denoise.)
     ``steps = timesteps`` is the full chain T-1, …, 0.
     """
     timesteps, steps = int(timesteps), int(steps)
     if not 1 <= steps <= timesteps:
         raise ValueError(f"steps={steps}: a sampler takes between 1 and the training chain's {timesteps} steps.")
-    return np.round(np.linspace(timesteps - 1, 0, steps)).astype("int64")  # strictly decreasing: steps ≤ T
+    # strictly decreasing (steps ≤ T), from T-1 to round(T/steps) - 1
+    return (np.round(timesteps - np.arange(steps) * (timesteps / steps)) - 1).astype("int64")
+
+
+def log_snr(alpha_bar):
+    """λ_t = ½ log(ᾱ_t / (1-ᾱ_t)), the half log signal-to-noise ratio the solver of Eq. (DM.18) steps in."""
+    alpha_bar = np.asarray(alpha_bar, dtype="float64")
+    return 0.5 * np.log(alpha_bar / (1.0 - alpha_bar))
+
+
+def dpm_solver_2m_step(noisy, clean, previous_clean, alpha_bar, alpha_bar_prev, alpha_bar_before=None):
+    """Implements Eq. (DM.18) of notebooks/07_diffusion.ipynb: x_{t'} = (σ_{t'}/σ_t) x_t + √ᾱ_{t'} (1 - e^{-h}) D, DPM-Solver++(2M).
+
+    With h = λ_{t'} - λ_t (:func:`log_snr`) and r = (λ_t - λ_{before}) / h, the slope of x̂_0 in λ
+    is taken from the last two predictions: D = (1 + 1/(2r)) x̂_0 - x̂_0^{prev} / (2r) (Lu et al.
+    2022). Without ``previous_clean`` (the first update), D = x̂_0 and this is DDIM's η = 0
+    step (Eq. DM.13); the last update (ᾱ_{t'} = 1) returns x̂_0. ``alpha_bar_before`` is the noise
+    level at which ``previous_clean`` was predicted. Scalars for the schedule values.
+    """
+    noisy = ops.convert_to_tensor(noisy, dtype="float32")
+    clean = ops.convert_to_tensor(clean, dtype="float32")
+    if alpha_bar_prev >= 1.0:
+        return clean
+    h = float(log_snr(alpha_bar_prev) - log_snr(alpha_bar))
+    slope = clean
+    if previous_clean is not None:
+        half_over_r = 0.5 * h / float(log_snr(alpha_bar) - log_snr(alpha_bar_before))
+        slope = (1.0 + half_over_r) * clean - half_over_r * ops.convert_to_tensor(previous_clean, dtype="float32")
+    scale = float(np.sqrt((1.0 - alpha_bar_prev) / (1.0 - alpha_bar)))
+    return scale * noisy + float(np.sqrt(alpha_bar_prev) * -np.expm1(-h)) * slope
+
+
+SOLVERS = ("ddim", "dpm++2m")
+
+
+def check_solver(solver, eta):
+    """``solver`` if it is one of :data:`SOLVERS` and fits ``eta``, else a ValueError saying what to pass."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver={solver!r}; choose one of {SOLVERS}.")
+    if solver == "dpm++2m" and eta != 0:
+        raise ValueError(f"solver='dpm++2m' solves the deterministic (η = 0) chain; eta={eta} needs solver='ddim'.")
+    return solver
+
+
+def second_order(update):
+    """``update`` (one step that returns ``(x_{t'}, x̂_0)``) turned into the DPM-Solver++(2M) step of
+    Eq. (DM.18): it keeps ``update``'s x̂_0 and the previous one, and ignores its x_{t'}. One per chain."""
+    memory = {"clean": None, "alpha_bar": None}
+
+    def step(x, index, alpha_bar, alpha_bar_prev, noise):
+        _, clean = update(x, index, alpha_bar, alpha_bar_prev, noise)
+        x = dpm_solver_2m_step(x, clean, memory["clean"], alpha_bar, alpha_bar_prev, memory["alpha_bar"])
+        memory.update(clean=clean, alpha_bar=alpha_bar)
+        return x, clean
+
+    return step
 
 
 def denoising_update(noisy, predicted_noise, alpha_bar, alpha_bar_prev, eta, noise, clip=None):
@@ -114,7 +172,7 @@ StepHook = Callable[[ReverseStep], Any]
 
 
 def reverse_loop(update, x, alpha_bars, steps, draw_noise, hook: StepHook | None = None, trajectory=False,
-                 rows=None):
+                 rows=None, solver="ddim"):
     """Run the reverse chain from ``x`` (x_T) over ``steps`` timesteps: the one loop of every sampler.
 
     Args:
@@ -127,10 +185,14 @@ def reverse_loop(update, x, alpha_bars, steps, draw_noise, hook: StepHook | None
             that replaces the state (e.g. known pixels re-noised to ``alpha_bar_prev``).
         trajectory: also return x̂_0 of every step (numpy, before the hook).
         rows: the rows of the whole request that ``x`` holds, for the hook (default: all).
+        solver: "ddim" takes ``update``'s x_{t'}; "dpm++2m" only its x̂_0, combined by
+            :func:`second_order` (Eq. DM.18; for a deterministic ``update``).
 
     Returns ``(x_0, [x̂_0 per step] or None)``.
     """
     alpha_bars = np.asarray(alpha_bars, dtype="float64")
+    if check_solver(solver, 0.0) == "dpm++2m":
+        update = second_order(update)
     sequence = timestep_sequence(len(alpha_bars), steps)
     levels = [float(alpha_bars[i]) for i in sequence[1:]] + [1.0]
     rows = slice(0, int(x.shape[0])) if rows is None else rows
@@ -147,8 +209,10 @@ def reverse_loop(update, x, alpha_bars, steps, draw_noise, hook: StepHook | None
     return x, (path if trajectory else None)
 
 
-def sample(predict_noise, shape, alpha_bars, steps, eta=0.0, seed=0, clip=None, trajectory=False, hook=None):
-    """Run the reverse chain from x_T ~ N(0, I) with ``steps`` DDIM updates (Eq. DM.13).
+def sample(predict_noise, shape, alpha_bars, steps, eta=0.0, seed=0, clip=None, trajectory=False, hook=None,
+           solver="ddim"):
+    """Run the reverse chain from x_T ~ N(0, I) with ``steps`` DDIM updates (Eq. DM.13), or
+    DPM-Solver++(2M) ones (Eq. DM.18) with ``solver="dpm++2m"`` and ``eta = 0``.
 
     ``predict_noise(x, i)`` returns ε̂ for a batch ``x`` at code index ``i`` (an int). With
     ``eta = 1`` and ``steps = T`` this is DDPM's ancestral sampler with σ_t² = β̃_t. ``clip``
@@ -156,6 +220,7 @@ def sample(predict_noise, shape, alpha_bars, steps, eta=0.0, seed=0, clip=None, 
     :func:`reverse_loop`'s step hook. Draws x_T, then one z per step, from ``seed``. Returns x_0
     as a numpy array, or ``(x_0, [x̂_0 at each step])`` with ``trajectory=True``.
     """
+    check_solver(solver, eta)
     shape = tuple(shape)
     generator = keras.random.SeedGenerator(seed)
     x = keras.random.normal(shape, seed=generator)
@@ -164,7 +229,7 @@ def sample(predict_noise, shape, alpha_bars, steps, eta=0.0, seed=0, clip=None, 
         return denoising_update(x, predict_noise(x, index), alpha_bar, alpha_bar_prev, eta, noise, clip)
 
     x, path = reverse_loop(update, x, alpha_bars, steps, lambda: keras.random.normal(shape, seed=generator),
-                           hook=hook, trajectory=trajectory)
+                           hook=hook, trajectory=trajectory, solver=solver)
     result = ops.convert_to_numpy(x)
     return (result, path) if trajectory else result
 
