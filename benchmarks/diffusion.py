@@ -2,11 +2,12 @@
 
 Trains each family with its registered recipe through ``genai_tf.training.train`` (what
 ``genai-tf train diffusion --minutes M --clock cpu`` runs), then scores 10,000 unconditional
-diffusion samples at each DDIM step count (5, 10, 25, 50) against the MNIST test set: cFID
+diffusion samples at each step count (5, 10, 25, 50) against the MNIST test set: cFID
 next to the real-vs-real floor, KID, k-NN precision/recall and the class histogram, with the
 sampling time per 1,000 images. The same table holds the comparison models' 10,000 samples.
 Then the share of guided samples the classifier reads as the requested digit, at the default
-guidance weight (1,000 per digit) and over a sweep of weights (with their cFID), and the
+guidance weight (1,000 per digit) and over a sweep of weights (with their cFID), beside notebook
+06's conditional GAN (same budget, as many class-balanced samples as the default weight), and the
 weight average (EMA) against the raw weights of the same run. Writes
 ``benchmarks/results_diffusion.md``::
 
@@ -32,6 +33,7 @@ from benchmarks import common  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 COMPARED = ("dcgan", "vae")
+CONDITIONAL_COMPARED = ("cgan",)  # the fair comparator of guided samples (issue 24): same budget, same n
 MAX_CLASS_RATIO = 1.3  # issue 10: unconditional samples' max class share
 CLASS_ACCURACY_TARGET = 0.98  # issue 10: guided samples read as the requested digit
 TARGET_STEPS = 25  # the cFID target is judged at 25 steps
@@ -123,6 +125,23 @@ def guided_rows(model, args, classifier, test_images):
     return rows
 
 
+def conditional_row(name, run, args, classifier, test_images):
+    """A conditional comparison model's row of the guidance table: as many class-balanced samples as
+    the diffusion model's default weight, scored by the same judge."""
+    import numpy as np
+
+    from genai_tf import sample_quality
+
+    requested = np.repeat(np.arange(run.model.num_classes), args.per_class)
+    samples, seconds = timed(sample_quality.draw_samples, run.model, len(requested), seed=args.seed + 2, chunk=1000,
+                             labels=requested)
+    predicted = classifier.predict(samples)
+    return {"guidance": f"{name} (same budget)", "samples": len(requested),
+            "seconds_per_1000": 1000 * seconds / len(requested), "accuracy": float(np.mean(predicted == requested)),
+            "per_class": [float(np.mean(predicted[requested == k] == k)) for k in range(run.model.num_classes)],
+            **_scores(samples, test_images, classifier, args.seed)}
+
+
 def sample_table(rows, quick) -> str:
     cells = []
     for row in rows:
@@ -137,9 +156,11 @@ def sample_table(rows, quick) -> str:
 
 
 def guidance_table(rows) -> str:
-    cells = [{"guidance w": f"{row['guidance']:g}", "samples": row["samples"],
+    cells = [{"guidance w": row["guidance"] if isinstance(row["guidance"], str) else f"{row['guidance']:g}",
+              "samples": row["samples"],
               "read as requested": f"{row['accuracy']:.2%}", "weakest digit": f"{min(row['per_class']):.1%}",
               "cFID (floor)": f"{row['cfid']:.2f} ({row['cfid_floor']:.2f})",
+              "cFID / floor": f"{row['cfid'] / row['cfid_floor']:.1f}",
               "precision / recall": f"{row['precision']:.3f} / {row['recall']:.3f}",
               "s per 1,000 samples": f"{row['seconds_per_1000']:.2f}"} for row in rows]
     return common.table(cells)
@@ -185,7 +206,10 @@ def parse_args(argv=None):
     parser.add_argument("--clock", choices=("wall", "cpu"), default="cpu")
     parser.add_argument("--compare", default="dcgan,vae",
                         help=f"comparison families at the same budget: {COMPARED} (empty: none)")
-    parser.add_argument("--steps", default="5,10,25,50", help="DDIM step counts to score")
+    parser.add_argument("--conditional-compare", default="cgan",
+                        help=f"conditional models beside the guided samples, at the default weight's n: "
+                             f"{CONDITIONAL_COMPARED} (empty: none)")
+    parser.add_argument("--steps", default="5,10,25,50", help="sampling step counts to score")
     parser.add_argument("--etas", default="0,1", help="DDIM η values to score at every step count")
     parser.add_argument("--samplers", default="joint,joint-ddim,null",
                         help="unconditional samplers: joint (y ~ p(y), then x ~ p(x | y), the default solver), "
@@ -211,6 +235,10 @@ def parse_args(argv=None):
     unknown = sorted(set(args.compare) - set(COMPARED))
     if unknown:
         parser.error(f"unknown comparison model(s) {unknown}; choose from {COMPARED}")
+    args.conditional_compare = [name.strip() for name in args.conditional_compare.split(",") if name.strip()]
+    unknown = sorted(set(args.conditional_compare) - set(CONDITIONAL_COMPARED))
+    if unknown:
+        parser.error(f"unknown conditional comparison model(s) {unknown}; choose from {CONDITIONAL_COMPARED}")
     if args.quick:
         args.num_samples, args.per_class, args.sweep_per_class = 200, 10, 5
     return args
@@ -227,7 +255,7 @@ def main(argv=None) -> int:
     test_images = test.images("test")
     classifier = feature_classifier.load_classifier(args.dataset, test.image_shape, data_dir=args.data_dir, verbose=0)
 
-    runs = {name: train(name, args) for name in ["diffusion", *args.compare]}
+    runs = {name: train(name, args) for name in ["diffusion", *args.compare, *args.conditional_compare]}
     run, stats = runs["diffusion"]
     network = run.model
     print("== scoring diffusion samples", flush=True)
@@ -246,6 +274,7 @@ def main(argv=None) -> int:
                          **_scores(raw, test_images, classifier, args.seed)})
     print("== digits on request", flush=True)
     guided = guided_rows(network, args, classifier, test_images)
+    guided += [conditional_row(name, runs[name][0], args, classifier, test_images) for name in args.conditional_compare]
 
     title = "# Diffusion benchmark" + (" (quick check, not a result)" if args.quick else "")
     text = "\n".join([

@@ -68,8 +68,9 @@ def test_diffusion_quick_run_writes_its_tables(tmp_path):
         assert len(found) == 1, (model, text)
         values = numbers(found[0][1:])
         assert values and all(math.isfinite(value) for value in values), (model, found)
-    guided = [line for line in text.splitlines() if line.startswith("| 0 |") or line.startswith("| 0.5 |")]
-    assert len(guided) == 2, text
+    guided = [line for line in text.splitlines() if line.startswith("| 0 |") or line.startswith("| 0.5 |")
+              or line.startswith("| cgan (same budget) |")]
+    assert len(guided) == 3, text  # the two weights and the conditional GAN at the default weight's n
     for line in guided:
         share = float(line.split("|")[3].strip().rstrip("%")) / 100
         assert 0.0 <= share <= 1.0
