@@ -33,6 +33,7 @@ PILOTS = {
     "base": ({"d_model": 192, "num_layers": 4, "learning_rate": 1e-3}, {"context": 256, "batch_size": 32}),
     "lr2e-3": ({"d_model": 192, "num_layers": 4, "learning_rate": 2e-3}, {"context": 256, "batch_size": 32}),
     "ctx128_lr2e-3": ({"d_model": 192, "num_layers": 4, "learning_rate": 2e-3}, {"context": 128, "batch_size": 64}),
+    "ctx128_b32_lr2e-3": ({"d_model": 192, "num_layers": 4, "learning_rate": 2e-3}, {"context": 128, "batch_size": 32}),
     "d128_ctx128_lr3e-3": ({"d_model": 128, "num_layers": 4, "learning_rate": 3e-3},
                            {"context": 128, "batch_size": 64}),
     "d256_ctx128_lr2e-3": ({"d_model": 256, "num_layers": 4, "learning_rate": 2e-3},
