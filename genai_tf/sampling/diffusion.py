@@ -86,7 +86,7 @@ def timestep_sequence(timesteps, steps):
 
 
 def log_snr(alpha_bar):
-    """λ_t = ½ log(ᾱ_t / (1-ᾱ_t)), the half log signal-to-noise ratio the solver of Eq. (DM.18) steps in."""
+    """Implements λ_t of Eq. (DM.18) of notebooks/07_diffusion.ipynb: λ_t = ½ log(ᾱ_t / (1-ᾱ_t)), the half log-SNR."""
     alpha_bar = np.asarray(alpha_bar, dtype="float64")
     return 0.5 * np.log(alpha_bar / (1.0 - alpha_bar))
 
